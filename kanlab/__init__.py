@@ -6,8 +6,11 @@ ipywidgets, graphviz) are imported only by the functions that need them.
 
 from __future__ import annotations
 
+from kanlab.datasets import TOY_FUNCTIONS, create_dataset
+from kanlab.layer import KANLayer
+from kanlab.model import KAN
 from kanlab.utils import seed_everything
 
 __version__ = "0.1.0"
 
-__all__ = ["seed_everything", "__version__"]
+__all__ = ["KAN", "KANLayer", "TOY_FUNCTIONS", "create_dataset", "seed_everything", "__version__"]

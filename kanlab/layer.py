@@ -1,0 +1,244 @@
+"""One KAN layer: a learnable function on every edge, summed at every output node.
+
+``phi[j, i](x_i) = scale_base[j, i]·silu(x_i) + scale_sp[j, i]·Σ_c coef[j, i, c]·B_c(x_i)``
+and ``y_j = Σ_i mask[j, i]·phi[j, i](x_i)``. Introduced in 03_learnable_activation; the
+vectorised form (one basis tensor, one matrix multiply) in 05_vectorized_kan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from kanlab import splines
+
+BASE_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "silu": nn.functional.silu,
+    "identity": lambda x: x,
+    "zero": torch.zeros_like,
+    "tanh": torch.tanh,
+    "gelu": nn.functional.gelu,
+}
+
+
+def _check_dim(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+class KANLayer(nn.Module):
+    """A KAN layer from ``in_dim`` to ``out_dim`` with B-spline edges of order ``k`` on ``grid`` intervals.
+
+    Parameters: ``coef`` (out, in, G + k), ``scale_base`` and ``scale_sp`` (out, in),
+    ``sym_affine`` (out, in, 4). Buffers: ``knots`` (in, G + 2k + 1), ``mask`` and ``sym_mask``
+    (out, in). The forward pass evaluates the basis once, (batch, in, G + k), and does one matrix
+    multiply with the flattened (batch, in·(G + k)) basis; it never builds a per-edge tensor.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        grid: int = 5,
+        k: int = 3,
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        base_fn: str = "silu",
+        noise_scale: float = 0.1,
+        scale_base_mu: float = 0.0,
+        scale_base_sigma: float = 1.0,
+        scale_sp: float = 1.0,
+        grid_eps: float = 0.02,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        _check_dim("in_dim", in_dim)
+        _check_dim("out_dim", out_dim)
+        splines.check_grid_and_order(grid, k)
+        if base_fn not in BASE_FUNCTIONS:
+            raise ValueError(f"base_fn must be one of {sorted(BASE_FUNCTIONS)}, got {base_fn!r}")
+        if not 0.0 <= grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps!r}")
+        dtype = dtype or torch.get_default_dtype()
+        self.in_dim, self.out_dim, self.k = in_dim, out_dim, k
+        self.base_fn, self.grid_eps = base_fn, grid_eps
+        knots = splines.uniform_knots(in_dim, grid, k, grid_range, dtype=dtype, device=device)
+        self.register_buffer("knots", knots)
+        self.register_buffer("mask", torch.ones(out_dim, in_dim, dtype=dtype, device=device))
+        self.register_buffer("sym_mask", torch.zeros(out_dim, in_dim, dtype=dtype, device=device))
+        # Initial splines: small noise fitted at the grid points (as in the KAN paper).
+        pts = knots[:, k : k + grid + 1].T  # (G + 1, in)
+        noise = (torch.rand(grid + 1, out_dim, in_dim, dtype=dtype, device=device) - 0.5)
+        noise = noise * noise_scale / grid
+        coef = splines.curve_to_coef(pts, noise, knots, k, ridge=1e-6)
+        self.coef = nn.Parameter(coef)
+        base = scale_base_mu / math.sqrt(in_dim) + scale_base_sigma * (
+            torch.rand(out_dim, in_dim, dtype=dtype, device=device) * 2 - 1
+        ) / math.sqrt(in_dim)
+        self.scale_base = nn.Parameter(base)
+        self.scale_sp = nn.Parameter(
+            torch.full((out_dim, in_dim), scale_sp / math.sqrt(in_dim), dtype=dtype, device=device)
+        )
+        self.sym_affine = nn.Parameter(torch.zeros(out_dim, in_dim, 4, dtype=dtype, device=device))
+        self.sym_names: list[list[str]] = [["0"] * in_dim for _ in range(out_dim)]
+        self._symbolic_edges: set[tuple[int, int]] = set()  # mirrors sym_mask, for a free check
+
+    # ----------------------------------------------------------------- shapes and repr
+    @property
+    def grid(self) -> int:
+        """G, the number of grid intervals."""
+        return splines.num_intervals(self.knots, self.k)
+
+    @property
+    def grid_range(self) -> torch.Tensor:
+        """(in, 2): each input's grid range [t_k, t_{G+k}]."""
+        return torch.stack([self.knots[:, self.k], self.knots[:, self.k + self.grid]], dim=1)
+
+    def extra_repr(self) -> str:
+        n_sym = int(self.sym_mask.sum())
+        sym = f", symbolic_edges={n_sym}" if n_sym else ""
+        return (
+            f"in_dim={self.in_dim}, out_dim={self.out_dim}, grid={self.grid}, k={self.k}, "
+            f"base_fn={self.base_fn!r}{sym}"
+        )
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear error for inputs of the wrong shape or with NaN."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (batch, {self.in_dim}), got {type(x)}")
+        if x.dim() != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"x must have shape (batch, {self.in_dim}), got {tuple(x.shape)}")
+        if torch.isnan(x).any():
+            raise ValueError("x contains NaN; the KAN's inputs must be numbers")
+
+    # ----------------------------------------------------------------- forward
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, in) -> B-spline basis (batch, in, G + k)."""
+        return splines.bspline_basis(x, self.knots, self.k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, in) -> y (batch, out), ``y_j = Σ_i phi[j, i](x_i)``."""
+        self.check_input(x)
+        return self.forward_unchecked(x)
+
+    def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` without the input checks (the model checks its input once)."""
+        numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
+        base = BASE_FUNCTIONS[self.base_fn](x) @ (self.scale_base * numeric).T
+        weight = self.coef * (self.scale_sp * numeric).unsqueeze(-1)  # (out, in, G + k)
+        y = torch.addmm(base, self.basis(x).reshape(x.shape[0], -1), weight.reshape(self.out_dim, -1).T)
+        if self.has_symbolic:
+            y = y + self.symbolic_activations(x).sum(dim=2)
+        return y
+
+    @property
+    def has_symbolic(self) -> bool:
+        """True when at least one edge has been snapped to a formula (no tensor work)."""
+        return bool(self._symbolic_edges)
+
+    def sync_symbolic_edges(self) -> None:
+        """Rebuild the cached set of symbolic edges from ``sym_mask`` (after loading weights)."""
+        self._symbolic_edges = {(j, i) for j, i in self.sym_mask.nonzero().tolist()}
+
+    def edge_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """Every edge's output ``phi[j, i](x_i)``: x (batch, in) -> (batch, out, in).
+
+        Masked edges give 0; symbolic edges give their formula. For plots and regularisation
+        (it builds the per-edge tensor that ``forward`` avoids).
+        """
+        self.check_input(x)
+        numeric = self.mask * (1 - self.sym_mask)
+        spline = torch.einsum("bic,oic->boi", self.basis(x), self.coef)
+        base = BASE_FUNCTIONS[self.base_fn](x).unsqueeze(1)  # (batch, 1, in)
+        acts = (self.scale_base * base + self.scale_sp * spline) * numeric
+        if self.has_symbolic:
+            acts = acts + self.symbolic_activations(x)
+        return acts
+
+    def spline_part(self, x: torch.Tensor) -> torch.Tensor:
+        """``Σ_c coef[j, i, c]·B_c(x_i)`` without scales: x (batch, in) -> (batch, out, in)."""
+        return splines.spline_eval(x, self.knots, self.coef, self.k)
+
+    def symbolic_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """Symbolic edges' outputs ``c·f(a·x_i + b) + d`` (0 elsewhere): (batch, out, in)."""
+        from kanlab.symbolic import get_function
+
+        out = torch.zeros(x.shape[0], self.out_dim, self.in_dim, dtype=x.dtype, device=x.device)
+        for j, i in sorted(self._symbolic_edges):
+            a, b, c, d = self.sym_affine[j, i]
+            fn = get_function(self.sym_names[j][i]).torch
+            out[:, j, i] = c * fn(a * x[:, i] + b) + d
+        return out * self.mask
+
+    # ----------------------------------------------------------------- symbolic edges
+    def set_symbolic(self, j: int, i: int, name: str, affine: tuple[float, float, float, float]) -> None:
+        """Snap edge (j, i) to ``c·f(a·x + b) + d`` with ``f`` named ``name`` in kanlab.symbolic."""
+        from kanlab.symbolic import get_function
+
+        self._check_edge(j, i)
+        get_function(name)  # raises a clear error for unknown names
+        with torch.no_grad():
+            self.sym_affine[j, i] = torch.as_tensor(affine, dtype=self.sym_affine.dtype)
+            self.sym_mask[j, i] = 1.0
+        self.sym_names[j][i] = name
+        self._symbolic_edges.add((j, i))
+
+    def clear_symbolic(self, j: int, i: int) -> None:
+        """Return edge (j, i) to its spline."""
+        self._check_edge(j, i)
+        with torch.no_grad():
+            self.sym_mask[j, i] = 0.0
+            self.sym_affine[j, i] = 0.0
+        self.sym_names[j][i] = "0"
+        self._symbolic_edges.discard((j, i))
+
+    def _check_edge(self, j: int, i: int) -> None:
+        if not (0 <= j < self.out_dim and 0 <= i < self.in_dim):
+            raise IndexError(
+                f"edge (j={j}, i={i}) is outside this layer: j in [0, {self.out_dim}), i in [0, {self.in_dim})"
+            )
+
+    # ----------------------------------------------------------------- grids
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, grid_eps: float | None = None) -> None:
+        """Move the grid to the samples' quantiles and refit ``coef`` so the splines are kept.
+
+        x: (batch, in). The new grid blends quantiles with a uniform grid by ``grid_eps``; the
+        spline values on the samples are preserved up to the least-squares projection error.
+        Introduced in 03_learnable_activation.
+        """
+        self.check_input(x)
+        grid_eps = self.grid_eps if grid_eps is None else grid_eps
+        values = self.spline_part(x)
+        knots = splines.adaptive_knots(x, self.grid, self.k, grid_eps=grid_eps)
+        self.coef.data = splines.curve_to_coef(x, values, knots, self.k)
+        self.knots = knots
+
+    @torch.no_grad()
+    def refine(self, new_grid: int) -> None:
+        """Grid extension: move to ``new_grid`` intervals, keeping the function on the grid range.
+
+        New grid points interpolate the old ones (so G -> 2G adds midpoints and the spline spaces
+        are nested: the old spline is reproduced exactly up to round-off). Introduced in
+        06_function_fitting.
+        """
+        splines.check_grid_and_order(new_grid, self.k)
+        old_points = self.knots[:, self.k : self.k + self.grid + 1]
+        new_points = _interp_rows(old_points, new_grid + 1)
+        knots = splines.extend_grid(new_points, self.k)
+        samples = _interp_rows(old_points, 4 * (new_grid + self.k) + 1).T  # (n, in)
+        values = self.spline_part(samples)
+        self.coef = nn.Parameter(splines.curve_to_coef(samples, values, knots, self.k, ridge=0.0))
+        self.knots = knots
+
+
+def _interp_rows(points: torch.Tensor, n: int) -> torch.Tensor:
+    """Piecewise-linear resampling of each row of sorted ``points`` (in, m) at n even fractions."""
+    m = points.shape[1]
+    pos = torch.linspace(0, m - 1, n, dtype=points.dtype, device=points.device)
+    lo = pos.floor().long().clamp(max=m - 2)
+    frac = pos - lo
+    return points[:, lo] * (1 - frac) + points[:, lo + 1] * frac

@@ -1,0 +1,275 @@
+"""``KAN``: a stack of KAN layers with grid update, grid extension, fitting and checkpoints.
+
+Introduced in 05_vectorized_kan and used from 06_function_fitting on. Interpretability
+(pruning, symbolic snapping, formulas) lives in ``kanlab.pruning`` and ``kanlab.symbolic``;
+the methods here delegate to them so a model reads like the paper's API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kanlab.layer import KANLayer
+
+CHECKPOINT_FORMAT = "kanlab-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def check_width(width: Sequence[int]) -> list[int]:
+    """Return ``width`` as a new list of ints, or raise a clear ``ValueError``."""
+    if isinstance(width, (str, bytes)) or not isinstance(width, Sequence):
+        raise ValueError(f"width must be a list of layer sizes like [2, 5, 1], got {width!r}")
+    if len(width) < 2:
+        raise ValueError(f"width needs at least two entries (inputs and outputs), got {list(width)!r}")
+    for w in width:
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"every width entry must be a positive int, got {list(width)!r}")
+    return list(width)
+
+
+class KAN(nn.Module):
+    """A Kolmogorov–Arnold Network ``width[0] -> width[1] -> ... -> width[-1]``.
+
+    >>> model = KAN(width=[2, 5, 1], grid=5, k=3, seed=0)
+    >>> model(torch.rand(8, 2)).shape
+    torch.Size([8, 1])
+
+    ``seed`` fixes the initialisation (the global RNG is left untouched). ``dtype``/``device``
+    choose where parameters live; ``.to()``/``.double()`` work as for any module.
+    """
+
+    def __init__(
+        self,
+        width: Sequence[int],
+        grid: int = 5,
+        k: int = 3,
+        seed: int = 0,
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        base_fn: str = "silu",
+        grid_eps: float = 0.02,
+        noise_scale: float = 0.1,
+        scale_base_mu: float = 0.0,
+        scale_base_sigma: float = 1.0,
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        width = check_width(width)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an int, got {seed!r}")
+        self.width = width
+        self.config: dict[str, Any] = {
+            "width": width, "grid": grid, "k": k, "seed": seed,
+            "grid_range": [float(v) for v in grid_range], "base_fn": base_fn,
+            "grid_eps": grid_eps, "noise_scale": noise_scale,
+            "scale_base_mu": scale_base_mu, "scale_base_sigma": scale_base_sigma,
+        }
+        devices = [] if device is None or torch.device(device).type == "cpu" else [device]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.layers = nn.ModuleList(
+                KANLayer(
+                    width[l], width[l + 1], grid=grid, k=k, grid_range=tuple(grid_range),
+                    base_fn=base_fn, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
+                    scale_base_sigma=scale_base_sigma, grid_eps=grid_eps, dtype=dtype, device=device,
+                )
+                for l in range(len(width) - 1)
+            )
+        self.train_input: torch.Tensor | None = None  # inputs of the last fit (not saved)
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def grid(self) -> int:
+        """G of the first layer (all layers share G unless changed by hand)."""
+        return self.layers[0].grid
+
+    @property
+    def k(self) -> int:
+        return self.layers[0].k
+
+    def extra_repr(self) -> str:
+        return f"width={self.width}, grid={self.grid}, k={self.k}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, width[0]) -> (batch, width[-1])."""
+        self._check_input(x)
+        for layer in self.layers:
+            x = layer.forward_unchecked(x)
+        return x
+
+    def activations(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer: (its input (batch, in), its edge activations (batch, out, in))."""
+        out = []
+        for layer in self.layers:
+            acts = layer.edge_activations(x)
+            out.append((x, acts))
+            x = acts.sum(dim=2)
+        return out
+
+    def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each layer's input for the model input x, computed without building edge tensors."""
+        inputs = []
+        with torch.no_grad():
+            for layer in self.layers:
+                inputs.append(x)
+                x = layer(x)
+        return inputs
+
+    def num_parameters(self) -> int:
+        """Number of trainable scalars (coefficients, scales, symbolic affine parameters)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    # ----------------------------------------------------------------- grids
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor) -> KAN:
+        """Adapt every layer's grid to the activations that ``x`` produces, layer by layer.
+
+        Pass the training inputs explicitly (not the test set). Returns self.
+        """
+        self._check_input(x)
+        for layer in self.layers:
+            layer.update_grid(x)
+            x = layer(x)
+        return self
+
+    @torch.no_grad()
+    def refine(self, new_grid: int) -> KAN:
+        """Grid extension in place: every layer to ``new_grid`` intervals, function kept. Returns self."""
+        for layer in self.layers:
+            layer.refine(new_grid)
+        self.config["grid"] = new_grid
+        return self
+
+    # ----------------------------------------------------------------- training
+    def fit(self, dataset: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, list[float]]:
+        """Train on ``dataset`` (keys train_input/train_label/test_input/test_label); see ``kanlab.train.fit``."""
+        from kanlab.train import fit
+
+        return fit(self, dataset, **kwargs)
+
+    @torch.no_grad()
+    def evaluate(self, dataset: dict[str, torch.Tensor]) -> dict[str, float]:
+        """RMSE on the train and test split: ``{"train_rmse": ..., "test_rmse": ...}``."""
+        result = {}
+        for split in ("train", "test"):
+            y_hat = self(dataset[f"{split}_input"])
+            result[f"{split}_rmse"] = float(torch.sqrt(torch.mean((y_hat - dataset[f"{split}_label"]) ** 2)))
+        return result
+
+    def regularization(self, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
+        """The paper's sparsity penalty (Eqs. 2.17–2.20) summed over layers, for input x."""
+        total = x.new_zeros(())
+        for layer in self.layers:
+            acts = layer.edge_activations(x)
+            total = total + sparsity_penalty(acts, lamb_l1, lamb_entropy)
+            x = acts.sum(dim=2)
+        return total
+
+    @torch.no_grad()
+    def edge_scores(self, x: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Per layer (out, in): ``|phi|_1 = mean over the batch of |phi(x)|`` (edge importance)."""
+        x = self._data_or_train_input(x)
+        return [acts.abs().mean(0) for _, acts in self.activations(x)]
+
+    def _data_or_train_input(self, x: torch.Tensor | None) -> torch.Tensor:
+        if x is not None:
+            self._check_input(x)
+            return x
+        if self.train_input is None:
+            raise ValueError("pass x (e.g. dataset['train_input']): this model has not been fitted yet")
+        return self.train_input
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        self.layers[0].check_input(x)
+
+    # ----------------------------------------------------------------- interpretability
+    def prune(self, x: torch.Tensor | None = None, node_th: float = 1e-2, edge_th: float = 3e-2) -> KAN:
+        """A smaller KAN without unimportant hidden nodes and edges (see ``kanlab.pruning``)."""
+        from kanlab.pruning import prune
+
+        return prune(self, self._data_or_train_input(x), node_th=node_th, edge_th=edge_th)
+
+    def suggest_symbolic(self, l: int, i: int, j: int, x: torch.Tensor | None = None, lib=None, top_k: int = 5):
+        """Rank symbolic candidates for edge (l, i, j) (see ``kanlab.symbolic``)."""
+        from kanlab.symbolic import suggest_symbolic
+
+        return suggest_symbolic(self, l, i, j, x=self._data_or_train_input(x), lib=lib, top_k=top_k)
+
+    def fix_symbolic(self, l: int, i: int, j: int, name: str, x: torch.Tensor | None = None, fit_params: bool = True):
+        """Snap edge (l, i, j) to the named function (see ``kanlab.symbolic``)."""
+        from kanlab.symbolic import fix_symbolic
+
+        return fix_symbolic(self, l, i, j, name, x=self._data_or_train_input(x), fit_params=fit_params)
+
+    def auto_symbolic(self, x: torch.Tensor | None = None, lib=None, r2_threshold: float = 0.99):
+        """Snap every edge whose best candidate fits with R² >= r2_threshold."""
+        from kanlab.symbolic import auto_symbolic
+
+        return auto_symbolic(self, x=self._data_or_train_input(x), lib=lib, r2_threshold=r2_threshold)
+
+    def formula(self, var_names: Sequence[str] | None = None, precision: int = 4):
+        """The network as a sympy expression of its inputs (all edges must be symbolic)."""
+        from kanlab.symbolic import formula
+
+        return formula(self, var_names=var_names, precision=precision)
+
+    # ----------------------------------------------------------------- checkpoints
+    def get_config(self) -> dict[str, Any]:
+        """JSON-safe description from which ``KAN.load`` rebuilds this architecture."""
+        config = dict(self.config, width=list(self.width))
+        config["layer_grids"] = [layer.grid for layer in self.layers]
+        config["sym_names"] = [layer.sym_names for layer in self.layers]
+        config["dtype"] = str(self.layers[0].coef.dtype).removeprefix("torch.")
+        return config
+
+    def save(self, path: str | Path) -> Path:
+        """Write config (JSON) and weights to ``path`` (one file, loadable with weights_only=True)."""
+        path = Path(path)
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": json.dumps(self.get_config()),
+            "state_dict": state,
+        }
+        torch.save(payload, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device | None = "cpu") -> KAN:
+        """Rebuild a model saved by ``save``. Loads with ``weights_only=True`` (no code runs)."""
+        from kanlab.checkpoint import read_checkpoint
+
+        config, state = read_checkpoint(path, map_location, CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+        dtype = getattr(torch, config.pop("dtype", "float32"))
+        layer_grids = config.pop("layer_grids")
+        sym_names = config.pop("sym_names")
+        config["grid_range"] = tuple(config["grid_range"])
+        model = cls(**config, dtype=dtype)
+        for layer, g, names in zip(model.layers, layer_grids, sym_names):
+            if g != layer.grid:
+                layer.refine(g)
+            layer.sym_names = [list(row) for row in names]
+        model.load_state_dict(state)
+        for layer in model.layers:
+            layer.sync_symbolic_edges()
+        return model.to(map_location) if map_location is not None else model
+
+
+def sparsity_penalty(acts: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
+    """Paper Eqs. 2.17–2.19 for one layer: ``μ1·Σ|phi|_1 + μ2·S`` from edge activations (batch, out, in).
+
+    ``|phi|_1`` is the mean over the batch of ``|phi(x)|``; S is the entropy of the normalised
+    magnitudes ``p = |phi|_1 / Σ|phi|_1``. Introduced in 07_interpretability.
+    """
+    l1 = acts.abs().mean(0)  # (out, in)
+    total = l1.sum()
+    p = l1 / (total + 1e-12)
+    entropy = -(p * torch.log(p + 1e-12)).sum()
+    return lamb_l1 * total + lamb_entropy * entropy

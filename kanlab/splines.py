@@ -1,0 +1,275 @@
+"""B-splines on per-input grids, batched over any leading shape.
+
+Everything a KAN edge needs from spline theory (introduced in 02_bsplines):
+
+* knots: G + 1 grid points on ``grid_range``, extended by ``k`` knots on each side, so each
+  input has ``G + 2k + 1`` knots and ``G + k`` basis functions of order (degree) ``k``;
+* the Cox–de Boor recursion, evaluated for all bases at once;
+* least-squares coefficients from samples (ridge-stabilised, solved in float64);
+* grids adapted to sample quantiles and refinement to a finer grid (grid extension).
+
+Conventions: ``knots`` has shape (in_dim, G + 2k + 1) and is sorted along its last axis;
+order-0 bases are half-open indicators ``t_m <= x < t_{m+1}`` (the last one closed); outside
+``[t_0, t_{G+2k}]`` every basis is 0, so a spline is 0 there (shown in 02_bsplines and 03_learnable_activation).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import torch
+
+GridRange = tuple[float, float] | Sequence[float] | torch.Tensor
+
+
+def check_grid_and_order(grid: int, k: int) -> None:
+    """Raise a ``ValueError`` unless ``grid`` (G) >= 1 and ``k`` >= 0 are integers."""
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+        raise ValueError(f"grid (number of intervals G) must be an int >= 1, got {grid!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k (spline order) must be an int >= 0, got {k!r}")
+
+
+def _range_tensor(grid_range: GridRange, in_dim: int, dtype, device) -> torch.Tensor:
+    """Turn ``(lo, hi)`` or an (in_dim, 2) table into an (in_dim, 2) tensor, checking lo < hi."""
+    r = torch.as_tensor(grid_range, dtype=dtype, device=device)
+    if r.shape == (2,):
+        r = r.expand(in_dim, 2)
+    if r.shape != (in_dim, 2):
+        raise ValueError(
+            f"grid_range must be (lo, hi) or have shape ({in_dim}, 2), got shape {tuple(r.shape)}"
+        )
+    if not torch.isfinite(r).all() or not (r[:, 0] < r[:, 1]).all():
+        raise ValueError(f"grid_range must be finite with lo < hi, got {r.tolist()}")
+    return r.clone()
+
+
+def extend_grid(points: torch.Tensor, k: int) -> torch.Tensor:
+    """Add ``k`` knots on each side of each row of grid points, continuing the end spacings.
+
+    points: (in_dim, G + 1) sorted grid points -> (in_dim, G + 2k + 1) knots.
+    """
+    left = points[:, 1] - points[:, 0]
+    right = points[:, -1] - points[:, -2]
+    steps = torch.arange(1, k + 1, dtype=points.dtype, device=points.device)
+    before = points[:, :1] - left[:, None] * steps.flip(0)
+    after = points[:, -1:] + right[:, None] * steps
+    return torch.cat([before, points, after], dim=1)
+
+
+def uniform_knots(
+    in_dim: int,
+    grid: int,
+    k: int,
+    grid_range: GridRange = (-1.0, 1.0),
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Uniform knots for ``in_dim`` inputs: G intervals on ``grid_range``, extended by k each side.
+
+    Returns (in_dim, G + 2k + 1) with ``knots[i, m] = lo_i + (m - k)·h_i``, ``h_i = (hi_i - lo_i)/G``.
+    Introduced in 02_bsplines.
+    """
+    check_grid_and_order(grid, k)
+    dtype = dtype or torch.get_default_dtype()
+    r = _range_tensor(grid_range, in_dim, dtype, device)
+    frac = torch.linspace(0.0, 1.0, grid + 1, dtype=dtype, device=device)
+    points = r[:, :1] + (r[:, 1:] - r[:, :1]) * frac
+    return extend_grid(points, k)
+
+
+def num_intervals(knots: torch.Tensor, k: int) -> int:
+    """G, the number of grid intervals of (in_dim, G + 2k + 1) knots."""
+    return knots.shape[-1] - 2 * k - 1
+
+
+def cox_de_boor(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
+    """All B-spline bases of order ``k`` at ``x`` by the Cox–de Boor recursion, level by level.
+
+    x: (..., in_dim); knots: (in_dim, G + 2k + 1) -> (..., in_dim, G + k).
+
+    Order 0 is the indicator of ``[t_m, t_{m+1})``; each higher order blends two neighbours:
+    ``B_m^p = (x - t_m)/(t_{m+p} - t_m)·B_m^{p-1} + (t_{m+p+1} - x)/(t_{m+p+1} - t_{m+1})·B_{m+1}^{p-1}``.
+    This is the textbook form (it touches all G + 2k intervals at every level); ``bspline_basis``
+    computes the same numbers faster using local support. Introduced in 02_bsplines.
+    """
+    _check_knots(x, knots, k)
+    t = knots
+    xe = x.unsqueeze(-1)  # (..., in_dim, 1)
+    basis = ((xe >= t[:, :-1]) & (xe < t[:, 1:])).to(x.dtype)  # (..., in_dim, G + 2k)
+    # Close the last interval on the right, so for k = 0 the grid's right end is covered too.
+    basis[..., -1] += (x == t[:, -1]).to(x.dtype)
+    for p in range(1, k + 1):
+        left_den = t[:, p:-1] - t[:, : -(p + 1)]
+        right_den = t[:, p + 1 :] - t[:, 1:-p]
+        left = (xe - t[:, : -(p + 1)]) / torch.where(left_den == 0, 1.0, left_den)
+        right = (t[:, p + 1 :] - xe) / torch.where(right_den == 0, 1.0, right_den)
+        basis = left * basis[..., :-1] + right * basis[..., 1:]
+    return basis
+
+
+def _check_knots(x: torch.Tensor, knots: torch.Tensor, k: int) -> None:
+    if knots.dim() != 2 or x.dim() == 0 or x.shape[-1] != knots.shape[0]:
+        raise ValueError(
+            f"x's last dimension ({x.shape[-1] if x.dim() else 'scalar'}) must equal the number "
+            f"of knot rows ({knots.shape[0] if knots.dim() == 2 else 'knots must be 2-D'})"
+        )
+    if knots.shape[1] < k + 2:
+        raise ValueError(f"order k={k} needs at least k + 2 = {k + 2} knots per row, got {knots.shape[1]}")
+
+
+def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
+    """All B-spline bases of order ``k`` at ``x``, using local support (fast, exact).
+
+    x: (..., in_dim); knots: (in_dim, G + 2k + 1) -> (..., in_dim, G + k).
+
+    Each x lies in one knot interval ``[t_s, t_{s+1})`` and only the k + 1 bases
+    ``B_{s-k} .. B_s`` are non-zero there. We find s by binary search, run the Cox–de Boor
+    triangle on those k + 1 values only (The NURBS Book, algorithm A2.2) and scatter them into
+    the dense result. Same numbers as ``cox_de_boor`` for any sorted knots, uniform or not;
+    differentiable (twice, for PDE Laplacians) in x. Introduced in 05_vectorized_kan.
+    """
+    _check_knots(x, knots, k)
+    lead = x.shape[:-1]
+    in_dim, n_knots = knots.shape
+    n_basis = n_knots - k - 1
+    xf = x.reshape(-1, in_dim)  # (batch, in_dim)
+    batch = xf.shape[0]
+    # Pad k knots each side so the triangle may reach beyond the ends near the boundary.
+    padded = extend_grid(knots, k) if k > 0 else knots  # (in_dim, n_knots + 2k)
+    span = torch.searchsorted(knots.contiguous(), xf.T.contiguous(), right=True).T - 1
+    inside = (span >= 0) & (xf <= knots[:, -1])
+    span = torch.where(span > n_knots - 2, n_knots - 2, span)
+    span = torch.where(span < 0, 0, span) + k  # index of t_s in the padded knots
+    if k > 0:
+        offsets = torch.arange(1 - k, k + 1, device=x.device)
+        idx = span.unsqueeze(-1) + offsets  # (batch, in, 2k), always inside the padded knots
+        t_local = torch.gather(padded.expand(batch, -1, -1), 2, idx)  # t_{s-k+1} .. t_{s+k}
+    tiny = torch.finfo(x.dtype).tiny
+    values = [inside.to(x.dtype)]
+    for j in range(1, k + 1):
+        left = [xf - t_local[..., k - m] for m in range(1, j + 1)]  # left[m-1] = x - t_{s+1-m}
+        right = [t_local[..., k - 1 + m] - xf for m in range(1, j + 1)]  # right[m-1] = t_{s+m} - x
+        saved = None
+        new_values = []
+        for r in range(j):
+            temp = values[r] / (right[r] + left[j - r - 1]).clamp_min(tiny)
+            term = right[r] * temp
+            new_values.append(term if saved is None else saved + term)
+            saved = left[j - r - 1] * temp
+        new_values.append(saved)
+        values = new_values
+    local = torch.stack(values, dim=-1)  # (batch, in, k + 1): B_{s-k} .. B_s
+    # Scatter into a dense row padded by k on each side, then drop the padding.
+    column = (span - k).unsqueeze(-1) + torch.arange(k + 1, device=x.device)
+    dense = torch.zeros(batch, in_dim, n_basis + 2 * k, dtype=x.dtype, device=x.device)
+    dense = dense.scatter_add(2, column, local)[..., k : k + n_basis]
+    return dense.reshape(*lead, in_dim, n_basis)
+
+
+def spline_eval(x: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:
+    """Evaluate splines ``Σ_c coef[..., i, c]·B_c(x_i)`` for every input i.
+
+    x: (batch, in_dim); knots: (in_dim, G + 2k + 1); coef: (out_dim, in_dim, G + k)
+    -> (batch, out_dim, in_dim), one curve per (out, in) pair. Introduced in 02_bsplines.
+    """
+    basis = bspline_basis(x, knots, k)  # (batch, in_dim, G + k)
+    return torch.einsum("bic,oic->boi", basis, coef)
+
+
+def curve_to_coef(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    knots: torch.Tensor,
+    k: int,
+    ridge: float = 0.0,
+) -> torch.Tensor:
+    """Least-squares spline coefficients so that ``Σ_c coef[j, i, c]·B_c(x_i) ≈ y[:, j, i]``.
+
+    x: (batch, in_dim); y: (batch, out_dim, in_dim); knots: (in_dim, G + 2k + 1)
+    -> coef (out_dim, in_dim, G + k), in x's dtype.
+
+    Solved in float64 by an SVD-based least-squares solver, so rank-deficient designs (few,
+    duplicated or constant samples) give the minimum-norm solution instead of failing; a
+    ``RuntimeWarning`` says when that happened. ``ridge > 0`` adds Tikhonov damping
+    ``ridge·mean(diag BᵀB)·|coef|²``. Introduced in 02_bsplines (least-squares fitting).
+    """
+    if x.dim() != 2 or y.dim() != 3 or y.shape[0] != x.shape[0] or y.shape[2] != x.shape[1]:
+        raise ValueError(
+            f"curve_to_coef needs x (batch, in_dim) and y (batch, out_dim, in_dim); "
+            f"got x {tuple(x.shape)} and y {tuple(y.shape)}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError("curve_to_coef needs at least one sample, got an empty batch")
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise ValueError("curve_to_coef: x and y must be finite (found NaN or inf)")
+    if ridge < 0:
+        raise ValueError(f"ridge must be >= 0, got {ridge!r}")
+    design = bspline_basis(x.double(), knots.double(), k).permute(1, 0, 2)  # (in, batch, n)
+    target = y.double().permute(2, 0, 1)  # (in, batch, out)
+    n = design.shape[-1]
+    if ridge > 0:
+        scale = (design**2).sum(1).mean(-1).clamp_min(1e-300)  # (in,)
+        damping = (ridge * scale).sqrt()[:, None, None] * torch.eye(n, dtype=design.dtype)
+        design = torch.cat([design, damping], dim=1)
+        target = torch.cat([target, target.new_zeros(target.shape[0], n, target.shape[2])], dim=1)
+    solution = torch.linalg.lstsq(design.cpu(), target.cpu(), driver="gelsd")
+    rank = solution.rank
+    if ridge == 0 and rank is not None and (rank < n).any():
+        warnings.warn(
+            f"curve_to_coef: {int((rank < n).sum())} input(s) have too few distinct samples for "
+            f"the {n} basis functions; using the minimum-norm least-squares solution",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    coef = solution.solution.to(x.device)  # (in, n, out)
+    return coef.permute(2, 0, 1).to(x.dtype).contiguous()
+
+
+def adaptive_knots(
+    x: torch.Tensor,
+    grid: int,
+    k: int,
+    grid_eps: float = 0.02,
+    margin: float = 0.0,
+) -> torch.Tensor:
+    """Knots that follow the data: grid points at sample quantiles, blended with a uniform grid.
+
+    x: (batch, in_dim) -> (in_dim, G + 2k + 1). ``grid_eps = 1`` gives the uniform grid on the
+    samples' range, ``grid_eps = 0`` pure quantiles. Constant inputs get a unit-width range around
+    their value so knots stay strictly increasing. Introduced in 03_learnable_activation.
+    """
+    check_grid_and_order(grid, k)
+    if not 0.0 <= grid_eps <= 1.0:
+        raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps!r}")
+    if x.dim() != 2 or x.shape[0] == 0:
+        raise ValueError(f"adaptive_knots needs x of shape (batch >= 1, in_dim), got {tuple(x.shape)}")
+    xs = torch.sort(x.detach(), dim=0).values  # (batch, in_dim)
+    idx = torch.linspace(0, xs.shape[0] - 1, grid + 1, device=x.device).round().long()
+    quantile = xs[idx].T  # (in_dim, G + 1)
+    lo, hi = xs[0] - margin, xs[-1] + margin
+    width = hi - lo
+    tiny = width <= 1e-6 * hi.abs().clamp_min(1.0)
+    lo = torch.where(tiny, lo - 0.5, lo)
+    hi = torch.where(tiny, hi + 0.5, hi)
+    frac = torch.linspace(0.0, 1.0, grid + 1, dtype=x.dtype, device=x.device)
+    uniform = lo[:, None] + (hi - lo)[:, None] * frac
+    points = grid_eps * uniform + (1.0 - grid_eps) * quantile
+    points = torch.where(tiny[:, None], uniform, points)
+    # Keep points strictly increasing even when quantiles repeat (duplicated samples).
+    min_gap = 1e-4 * (hi - lo)[:, None] / grid
+    points = torch.cummax(points, dim=1).values
+    points = points + min_gap * torch.arange(grid + 1, dtype=x.dtype, device=x.device)
+    return extend_grid(points, k)
+
+
+def refine_knots(knots: torch.Tensor, k: int, new_grid: int) -> torch.Tensor:
+    """Uniform knots with ``new_grid`` intervals on the same range as ``knots``' grid.
+
+    knots: (in_dim, G + 2k + 1) -> (in_dim, new_grid + 2k + 1). Introduced in 02_bsplines.
+    """
+    check_grid_and_order(new_grid, k)
+    g = num_intervals(knots, k)
+    r = torch.stack([knots[:, k], knots[:, k + g]], dim=1)
+    return uniform_knots(knots.shape[0], new_grid, k, r, dtype=knots.dtype, device=knots.device)

@@ -1,0 +1,159 @@
+"""The fit loop behind ``KAN.fit``: LBFGS or Adam, grid updates, sparsity, history, callbacks.
+
+Introduced in 06_function_fitting (regularisation in 07_interpretability).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+Callback = Callable[[Any, int, dict[str, list[float]]], Any]
+DATASET_KEYS = ("train_input", "train_label", "test_input", "test_label")
+
+
+def check_dataset(dataset: dict[str, torch.Tensor], in_dim: int, out_dim: int) -> None:
+    """Raise a clear error unless ``dataset`` holds finite tensors of matching shapes."""
+    if not isinstance(dataset, dict) or any(key not in dataset for key in DATASET_KEYS):
+        raise ValueError(f"dataset must be a dict with keys {list(DATASET_KEYS)} (see create_dataset)")
+    for split in ("train", "test"):
+        x, y = dataset[f"{split}_input"], dataset[f"{split}_label"]
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != in_dim:
+            raise ValueError(f"dataset['{split}_input'] must have shape (n, {in_dim}), got {getattr(x, 'shape', x)}")
+        if not isinstance(y, torch.Tensor) or y.dim() != 2 or y.shape != (x.shape[0], out_dim):
+            raise ValueError(
+                f"dataset['{split}_label'] must have shape ({x.shape[0]}, {out_dim}), got {getattr(y, 'shape', y)}"
+            )
+        if x.shape[0] == 0:
+            raise ValueError(f"dataset['{split}_input'] is empty; give at least one sample")
+        for key, t in ((f"{split}_input", x), (f"{split}_label", y)):
+            if not torch.isfinite(t).all():
+                raise ValueError(f"dataset['{key}'] contains NaN or inf; clean the data before training")
+
+
+def _mse(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.mean((y_hat - y) ** 2)
+
+
+def fit(
+    model: Any,
+    dataset: dict[str, torch.Tensor],
+    opt: str = "LBFGS",
+    steps: int = 100,
+    lr: float = 1.0,
+    update_grid: bool = True,
+    grid_update_every: int = 10,
+    stop_grid_update_step: int = 50,
+    batch: int = -1,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    lamb: float = 0.0,
+    lamb_l1: float = 1.0,
+    lamb_entropy: float = 2.0,
+    callback: Callback | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Train ``model`` on ``dataset``; return the history, one entry per step.
+
+    history["train_loss"], history["test_loss"]: RMSE after each step; history["reg"]: the
+    sparsity penalty (0 when ``lamb == 0``). ``batch=-1`` trains on the full training set.
+    Grids are updated from the *training* inputs every ``grid_update_every`` steps before
+    ``stop_grid_update_step``. ``callback(model, step, history)`` returning a truthy value stops
+    training early. ``seed`` fixes minibatch sampling.
+    """
+    check_dataset(dataset, model.width[0], model.width[-1])
+    if opt not in ("LBFGS", "Adam"):
+        raise ValueError(f"opt must be 'LBFGS' or 'Adam', got {opt!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if lamb < 0 or lamb_l1 < 0 or lamb_entropy < 0:
+        raise ValueError(f"lamb, lamb_l1 and lamb_entropy must be >= 0, got {lamb}, {lamb_l1}, {lamb_entropy}")
+    if isinstance(grid_update_every, bool) or not isinstance(grid_update_every, int) or grid_update_every < 1:
+        raise ValueError(f"grid_update_every must be an int >= 1, got {grid_update_every!r}")
+    n_train = dataset["train_input"].shape[0]
+    if batch != -1 and not (isinstance(batch, int) and 1 <= batch <= n_train):
+        raise ValueError(f"batch must be -1 (full batch) or an int in [1, {n_train}], got {batch!r}")
+    loss_fn = loss_fn or _mse
+    x_train, y_train = dataset["train_input"], dataset["train_label"]
+    model.train_input = x_train
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = _make_optimizer(opt, params, lr)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    history: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
+
+    def objective(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if lamb == 0:
+            return loss_fn(model(x), y), x.new_zeros(())
+        reg = x.new_zeros(())
+        h = x
+        for layer in model.layers:  # one pass gives both the prediction and the penalty
+            acts = layer.edge_activations(h)
+            reg = reg + _sparsity(acts, lamb_l1, lamb_entropy)
+            h = acts.sum(dim=2)
+        return loss_fn(h, y), reg
+
+    bar = _progress_bar(steps, progress)
+    for step in range(steps):
+        if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
+            model.update_grid(x_train)
+            optimizer = _make_optimizer(opt, params, lr) if opt == "LBFGS" else optimizer
+        if batch == -1:
+            xb, yb = x_train, y_train
+        else:
+            idx = torch.randperm(n_train, generator=generator)[:batch].to(x_train.device)
+            xb, yb = x_train[idx], y_train[idx]
+        last_reg = [0.0]
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss, reg = objective(xb, yb)
+            total = loss + lamb * reg
+            total.backward()
+            last_reg[0] = float(reg)
+            return total
+
+        optimizer.step(closure)
+        with torch.no_grad():
+            history["train_loss"].append(math.sqrt(float(_mse(model(x_train), y_train))))
+            history["test_loss"].append(math.sqrt(float(_mse(model(dataset["test_input"]), dataset["test_label"]))))
+        history["reg"].append(last_reg[0])
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(train=f"{history['train_loss'][-1]:.2e}", test=f"{history['test_loss'][-1]:.2e}")
+        if not math.isfinite(history["train_loss"][-1]):
+            warnings.warn(f"training diverged at step {step} (loss is not finite); stopping", RuntimeWarning, stacklevel=2)
+            break
+        if callback is not None and callback(model, step, history):
+            break
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def _sparsity(acts: torch.Tensor, lamb_l1: float, lamb_entropy: float) -> torch.Tensor:
+    from kanlab.model import sparsity_penalty
+
+    return sparsity_penalty(acts, lamb_l1, lamb_entropy)
+
+
+def _make_optimizer(opt: str, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    if opt == "Adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.LBFGS(
+        params, lr=lr, history_size=10, line_search_fn="strong_wolfe",
+        tolerance_grad=1e-32, tolerance_change=1e-32,
+    )
+
+
+def _progress_bar(steps: int, progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc="fit", leave=False)
