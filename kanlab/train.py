@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 Callback = Callable[[Any, int, dict[str, list[float]]], Any]
+RESET = True
 DATASET_KEYS = ("train_input", "train_label", "test_input", "test_label")
 
 
@@ -102,7 +103,7 @@ def fit(
     for step in range(steps):
         if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
             model.update_grid(x_train)
-            optimizer = _make_optimizer(opt, params, lr) if opt == "LBFGS" else optimizer
+            optimizer = _make_optimizer(opt, params, lr) if (opt == "LBFGS" and RESET) else optimizer
         if batch == -1:
             xb, yb = x_train, y_train
         else:

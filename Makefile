@@ -1,0 +1,94 @@
+# kanlab: two commands for students and instructors (see README.md).
+#   make lab    set up .venv (first time only) and open the course in JupyterLab
+#   make test   set up .venv (first time only), then ruff + every unit test + every notebook
+# Other targets: make notebooks (re-run all notebooks in place), make bench, make clean, make help.
+
+PYTHON    ?= python3
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+LOCK      := requirements/lock.txt
+STAMP     := $(VENV)/.stamp-install
+# Extra pip options, e.g. an extra index for CPU-only torch wheels on other machines.
+PIP_ARGS  ?=
+# Extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8899".
+LAB_ARGS  ?=
+# Extra pytest options, e.g. make test PYTEST_ARGS="-k bsplines -x".
+PYTEST_ARGS ?=
+# Notebooks for `make notebooks` (default: all of them).
+NB        ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+# JupyterLab refuses to start as root without --allow-root (containers, CI, Binder-like boxes).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.DEFAULT_GOAL := help
+.PHONY: help install lab test notebooks bench clean distclean graphviz-bin
+
+help:
+	@echo "make lab        install (first time) and open notebooks/00_start_here.ipynb in JupyterLab"
+	@echo "make test       install (first time), ruff, then pytest over tests/ and notebooks/ (nbval)"
+	@echo "make notebooks  re-execute every notebook in place (fresh kernel, top to bottom)"
+	@echo "make bench      install the bench extra (pykan) and run benchmarks/run_all.py"
+	@echo "make clean      remove caches and build output (distclean also removes $(VENV))"
+
+# --- install: a venv, kanlab editable with the lock's exact versions, the python3 kernel ---------
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) pip
+
+# Re-runs only when pyproject.toml or the lock change (or the venv is new): a second
+# `make test` goes straight to testing. Notebooks name the kernel "python3"; the ipykernel
+# line makes that name mean this venv's interpreter.
+$(STAMP): pyproject.toml $(LOCK) | $(PY)
+	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	@touch $@
+
+# The `dot` binary (Debian package graphviz) renders the course's graphs.
+graphviz-bin:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing graphviz (dot) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	  else \
+	    echo "graphviz 'dot' not found: install it (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; conda: conda install -c conda-forge graphviz)"; \
+	  fi; }
+
+install: $(STAMP) graphviz-bin
+
+# --- the two commands -------------------------------------------------------------------------
+# Served from the repository root (as on Binder), opening notebook 00.
+lab: install
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# Lint first, but a lint failure does not hide the test results: both run, either fails the target,
+# and pytest's summary line is the last thing printed.
+test: install
+	@echo "$(VENV)/bin/ruff check ."; lint=0; $(VENV)/bin/ruff check . || lint=$$?; \
+	if [ $$lint -ne 0 ]; then echo "ruff failed: running the tests anyway, make test will fail"; fi; \
+	echo "$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env ..."; \
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+	  $(PYTEST_ARGS) || exit $$?; \
+	exit $$lint
+
+# --- maintenance ------------------------------------------------------------------------------
+# Fresh kernel per notebook, cells in order, widget state stored: execution counts come out 1..n.
+notebooks: install
+	PYTHONHASHSEED=0 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 \
+	  --ExecutePreprocessor.store_widget_state=True $(NB)
+
+$(VENV)/.stamp-bench: $(STAMP)
+	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) -e ".[dev,bench]"
+	@touch $@
+
+bench: $(VENV)/.stamp-bench
+	$(PY) benchmarks/run_all.py
+
+clean:
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print \
+	  | xargs rm -rf
+	rm -rf .pytest_cache .ruff_cache .hypothesis build dist *.egg-info benchmarks/results tests/artifacts
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,183 @@
+"""CoxDeBoorExplorer: the B-spline basis built order by order, 0 -> k.
+
+Introduced in 02_bsplines. Order 0 bases are indicators of the knot intervals; each basis of
+order p blends two neighbours of order p − 1 with linear ramps:
+B_{c,p}(x) = w_{c,p}(x)·B_{c,p−1}(x) + (1 − w_{c+1,p}(x))·B_{c+1,p−1}(x),
+w_{c,p}(x) = (x − t_c)/(t_{c+p} − t_c). The widget shows level p, one basis c of it, and the two
+weighted lower-order pieces that add up to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kanlab.widgets._base import WidgetBase, check_int, check_range, new_figure, resolve_canvas
+from kanlab.widgets._bspline_np import blend_weights, cox_de_boor_levels, uniform_knots_1d
+
+G_MAX, K_MAX = 20, 5
+
+
+class CoxDeBoorExplorer(WidgetBase):
+    """Sliders for G, k, the level p (0..k) and the basis index c at that level.
+
+    Top panel: every basis of order p (thin) and B_{c,p} (thick), filled with its two
+    contributions (orange: w·B_{c,p−1}, green: (1 − w')·B_{c+1,p−1}). Bottom panel: the two
+    order p − 1 bases and the two ramps that weight them.
+    ``CoxDeBoorExplorer(grid=4, k=3, level=2, c=1)``.
+    """
+
+    def __init__(
+        self,
+        grid: int = 4,
+        k: int = 3,
+        level: int | None = None,
+        c: int = 2,
+        grid_range: tuple[float, float] = (-1.0, 1.0),
+        n_points: int = 601,
+        canvas: str = "auto",
+    ) -> None:
+        import ipywidgets as W
+
+        self.grid = check_int("grid", grid, 1, G_MAX)
+        self.k = check_int("k", k, 0, K_MAX)
+        self.level = self.k if level is None else check_int("level", level, 0, self.k)
+        self.c = check_int("c", c, 0, self.n_at_level(self.level) - 1)
+        self.grid_range = check_range("grid_range", grid_range)
+        self._init_kwargs = dict(grid=grid, k=k, level=level, c=c, grid_range=grid_range,
+                                 n_points=n_points)
+        self.n_points = check_int("n_points", n_points, 50, 5000)
+        self._compute()
+        self.canvas_mode = resolve_canvas(canvas)
+        self.fig = new_figure((8.0, 4.4), self.canvas_mode)
+        self.ax_level, self.ax_lower = self.fig.subplots(2, 1, sharex=True)
+        self._artists: list[Any] = []
+        self._draw()
+
+        style = {"description_width": "initial"}
+        self.grid_slider = W.IntSlider(value=self.grid, min=1, max=G_MAX, description="G (intervals)",
+                                       continuous_update=False, style=style)
+        self.k_slider = W.IntSlider(value=self.k, min=0, max=K_MAX, description="k (final order)",
+                                    continuous_update=False, style=style)
+        self.level_slider = W.IntSlider(value=self.level, min=0, max=self.k,
+                                        description="order p shown", style=style)
+        self.c_slider = W.IntSlider(value=self.c, min=0, max=self.n_at_level(self.level) - 1,
+                                    description="basis c", style=style)
+        self.grid_slider.observe(self._wrap(lambda ch: self.set_grid(ch["new"])), names="value")
+        self.k_slider.observe(self._wrap(lambda ch: self.set_k(ch["new"])), names="value")
+        self.level_slider.observe(self._wrap(lambda ch: self.set_level(ch["new"])), names="value")
+        self.c_slider.observe(self._wrap(lambda ch: self.set_c(ch["new"])), names="value")
+        view = self._setup_view(self.canvas_mode)
+        self.widget = W.VBox([W.HBox([self.grid_slider, self.k_slider]),
+                              W.HBox([self.level_slider, self.c_slider]), view, self.error_box])
+
+    def __repr__(self) -> str:
+        return f"CoxDeBoorExplorer(grid={self.grid}, k={self.k}, level={self.level}, c={self.c})"
+
+    def n_at_level(self, p: int) -> int:
+        """Bases of order p on the G + 2k + 1 knots: G + 2k − p (G + k at p = k)."""
+        return self.grid + 2 * self.k - p
+
+    def _compute(self) -> None:
+        lo, hi = self.grid_range
+        self.knots = uniform_knots_1d(self.grid, self.k, self.grid_range)
+        pad = 0.05 * (hi - lo)
+        self.x = np.linspace(self.knots[0] - pad, self.knots[-1] + pad, self.n_points)
+        self.levels = cox_de_boor_levels(self.x, self.knots, self.k)
+
+    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two weighted order p − 1 terms that sum to B_{c,p}: (n,), (n,) (zeros at p = 0)."""
+        p, c = self.level, self.c
+        if p == 0:
+            return self.levels[0][:, c], np.zeros_like(self.x)
+        left, right = blend_weights(self.x, self.knots, p)
+        lower = self.levels[p - 1]
+        return left[:, c] * lower[:, c], right[:, c] * lower[:, c + 1]
+
+    # ----- callbacks --------------------------------------------------------------------------
+    def set_grid(self, grid: int) -> None:
+        self.grid = check_int("grid", grid, 1, G_MAX)
+        self._after_structure_change()
+
+    def set_k(self, k: int) -> None:
+        self.k = check_int("k", k, 0, K_MAX)
+        self.level = min(self.level, self.k)
+        self._after_structure_change()
+
+    def set_level(self, level: int) -> None:
+        """Show order p = level (0..k)."""
+        self.level = check_int("level", level, 0, self.k)
+        self.c = min(self.c, self.n_at_level(self.level) - 1)
+        self._sync_sliders()
+        self._draw()
+        self.redraw(full=True)
+
+    def set_c(self, c: int) -> None:
+        """Decompose basis c of the current order."""
+        self.c = check_int("c", c, 0, self.n_at_level(self.level) - 1)
+        self._draw()
+        self.redraw(full=True)
+
+    def _after_structure_change(self) -> None:
+        self.c = min(self.c, self.n_at_level(self.level) - 1)
+        self._compute()
+        self._sync_sliders()
+        self._draw()
+        self.redraw(full=True)
+
+    def _sync_sliders(self) -> None:
+        if hasattr(self, "level_slider"):
+            self.level_slider.max = self.k
+            self.level_slider.value = self.level
+            self.c_slider.max = self.n_at_level(self.level) - 1
+            self.c_slider.value = self.c
+
+    # ----- drawing ----------------------------------------------------------------------------
+    def _draw(self) -> None:
+        for artist in self._artists:
+            artist.remove()
+        ax, axl, x, p, c = self.ax_level, self.ax_lower, self.x, self.level, self.c
+        arts = [ax.plot(x, self.levels[p][:, m], color="0.6", lw=0.8)[0]
+                for m in range(self.n_at_level(p))]
+        left, right = self.pieces()
+        arts.append(ax.fill_between(x, 0, left, color="#E69F00", alpha=0.5,
+                                    label=f"$w\\,B_{{{c},{p - 1}}}$" if p else "indicator"))
+        if p:
+            arts.append(ax.fill_between(x, left, left + right, color="#009E73", alpha=0.5,
+                                        label=f"$(1-w')\\,B_{{{c + 1},{p - 1}}}$"))
+        self.basis_line = ax.plot(x, self.levels[p][:, c], color="black", lw=2.2,
+                                  label=f"$B_{{{c},{p}}}$")[0]
+        arts.append(self.basis_line)
+        lo, hi = self.grid_range
+        arts += [ax.axvline(t, color="0.8", lw=0.6, zorder=0) for t in self.knots]
+        arts += [ax.axvspan(lo, hi, color="#56B4E9", alpha=0.08, zorder=0)]
+        ax.set_ylim(-0.05, 1.1)
+        ax.set_ylabel(f"order {p}")
+        ax.set_title(f"order p = {p}: {self.n_at_level(p)} bases on {len(self.knots)} knots"
+                     + (f"; $B_{{{c},{p}}}$ = orange + green" if p else ": indicators"),
+                     fontsize=10)
+        arts.append(ax.legend(loc="upper right", fontsize=8, ncols=3))
+        if p:
+            lower = self.levels[p - 1]
+        lw, rw = blend_weights(x, self.knots, p) if p else (None, None)
+        if p:
+            arts += axl.plot(x, lower[:, c], "--", color="#E69F00", label=f"$B_{{{c},{p - 1}}}$")
+            arts += axl.plot(x, lower[:, c + 1], "--", color="#009E73",
+                             label=f"$B_{{{c + 1},{p - 1}}}$")
+            t = self.knots  # each ramp only matters where its lower-order basis lives
+            on_l = (x >= t[c]) & (x <= t[c + p])
+            on_r = (x >= t[c + 1]) & (x <= t[c + p + 1])
+            arts += axl.plot(x[on_l], lw[on_l, c], ":", color="#D55E00", lw=1.5,
+                             label="ramp $w$")
+            arts += axl.plot(x[on_r], rw[on_r, c], "-.", color="#0072B2", lw=1.5,
+                             label="ramp $1-w'$")
+            arts.append(axl.legend(loc="upper right", fontsize=8, ncols=4))
+            axl.set_ylabel(f"order {p - 1}, weights")
+        else:
+            axl.set_ylabel("")
+            arts.append(axl.text(0.5, 0.5, "order 0 has no lower order: half-open indicators",
+                                 transform=axl.transAxes, ha="center", va="center"))
+        axl.set_ylim(-0.05, 1.1)
+        axl.set_xlabel("x (blue band: the grid range; grey lines: knots)")
+        self._artists = arts

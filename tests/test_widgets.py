@@ -1,0 +1,219 @@
+"""Headless tests for kanlab.widgets: set controls as a student would, assert on plotted data.
+
+No browser and no kernel: ipywidgets run without a comm, matplotlib draws with Agg.
+The real-browser test is tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+ipywidgets = pytest.importorskip("ipywidgets")
+
+from kanlab.widgets import CoxDeBoorExplorer, KAComposer, SplineExplorer  # noqa: E402
+from kanlab.widgets._bspline_np import cox_de_boor_levels, greville, uniform_knots_1d  # noqa: E402
+
+
+# ----- the private Cox–de Boor against references -------------------------------------------
+@pytest.mark.parametrize("k", range(6))
+def test_numpy_levels_match_scipy_and_library(k: int) -> None:
+    from scipy.interpolate import BSpline
+
+    from kanlab.splines import bspline_basis, uniform_knots
+
+    knots = uniform_knots_1d(4, k, (-1.0, 1.0))
+    x = np.linspace(-1.5, 1.5, 301) + 1e-3  # off the knots (scipy closes the last interval)
+    levels = cox_de_boor_levels(x, knots, k)
+    assert [lv.shape for lv in levels] == [(301, len(knots) - 1 - p) for p in range(k + 1)]
+    for c in range(4 + k):
+        ref = BSpline.basis_element(knots[c : c + k + 2], extrapolate=False)(x)
+        np.testing.assert_allclose(levels[-1][:, c], np.nan_to_num(ref), atol=1e-12)
+    lib = bspline_basis(torch.tensor(x)[:, None], uniform_knots(1, 4, k, (-1, 1)).double(), k)
+    np.testing.assert_allclose(levels[-1], lib[:, 0].numpy(), atol=1e-12)
+
+
+def test_greville_is_knot_average() -> None:
+    knots = uniform_knots_1d(2, 2, (0.0, 2.0))  # -2, -1, 0, 1, 2, 3, 4
+    np.testing.assert_allclose(greville(knots, 2), [-0.5, 0.5, 1.5, 2.5])
+    np.testing.assert_allclose(greville(knots, 0), 0.5 * (knots[:-1] + knots[1:]))
+
+
+# ----- SplineExplorer ---------------------------------------------------------------------------
+def test_spline_explorer_defaults() -> None:
+    e = SplineExplorer(grid=5, k=3, target="sin")
+    assert len(e.coef_sliders) == 8 == e.n_basis
+    assert all(s.description for s in e.coef_sliders)
+    assert len(e.basis_lines) == 8
+    assert e.partition_error() < 1e-12
+    assert e.fit_rmse() < 0.02  # least-squares init fits sin(pi x) well
+    assert "partition of unity" in e.readout.value
+    assert isinstance(e.view, ipywidgets.Image) and e.view.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "SplineExplorer(grid=5, k=3" in repr(e)
+
+
+def test_coef_slider_changes_spline_only_on_its_support() -> None:
+    e = SplineExplorer(grid=6, k=2, target="sin")
+    c, delta = 3, 0.5
+    before = np.array(e.spline_line.get_ydata(), dtype=float)
+    png_before = e.view.value
+    e.coef_sliders[c].value = e.coef_sliders[c].value + delta
+    after = np.array(e.spline_line.get_ydata(), dtype=float)
+    diff = after - before
+    lo, hi = e.support(c)
+    outside = (e.x < lo) | (e.x >= hi)
+    assert np.all(diff[outside] == 0.0)
+    assert np.abs(diff[~outside]).max() > 0.1
+    # exactly delta * B_c on the support (up to the slider's step rounding of the old value)
+    moved = e.coef_sliders[c].value - (e.coef_sliders[c].value - delta)
+    np.testing.assert_allclose(diff, moved * e.basis[:, c], atol=0.03)
+    assert e.selected == c and e.view.value != png_before
+    np.testing.assert_allclose(e.control_line.get_ydata()[c], e.coef[c])
+
+
+def test_grid_and_k_rebuild_sliders() -> None:
+    e = SplineExplorer(grid=5, k=3)
+    e.grid_slider.value = 12
+    assert len(e.coef_sliders) == 15 == len(e.coef_box.children) == len(e.basis_lines)
+    e.k_slider.value = 0
+    assert len(e.coef_sliders) == 12 and e.knots.shape == (13,)
+    e.k_slider.value = 5
+    assert len(e.coef_sliders) == 17 and e.partition_error() < 1e-12
+    assert e.last_error is None
+
+
+@pytest.mark.parametrize(("grid", "k"), [(1, 0), (1, 5), (20, 0), (20, 5)])
+def test_slider_bounds_raise_nothing(grid: int, k: int) -> None:
+    e = SplineExplorer(grid=grid, k=k, target="step")
+    e.grid_slider.value, e.k_slider.value = grid, k
+    for s in (e.coef_sliders[0], e.coef_sliders[-1]):
+        s.value = s.max
+        s.value = s.min
+    e.randomize()
+    e.fit_target()
+    assert e.last_error is None and np.isfinite(e.spline).all()
+
+
+def test_out_of_range_values() -> None:
+    # constructor and setters raise a ValueError naming the argument and the range ...
+    with pytest.raises(ValueError, match=r"grid must be an integer in 1\.\.20, got 25"):
+        SplineExplorer(grid=25)
+    with pytest.raises(ValueError, match=r"k must be an integer in 0\.\.5"):
+        SplineExplorer(k=-1)
+    with pytest.raises(ValueError, match="target must be one of"):
+        SplineExplorer(target="tan")
+    e = SplineExplorer(grid=5, k=3)
+    with pytest.raises(ValueError, match="grid must be"):
+        e.set_grid(0)
+    # ... while sliders clamp to their bounds (ipywidgets) and the widget follows the clamp
+    e.grid_slider.value = 99
+    assert e.grid_slider.value == 20 and e.grid == 20 and len(e.coef_sliders) == 23
+    e.coef_sliders[0].value = 1e6
+    assert e.coef[0] == e.coef_sliders[0].max
+
+
+def test_buttons_fit_randomize_reset() -> None:
+    e = SplineExplorer(grid=8, k=3, target="sin")
+    fitted = e.coef.copy()
+    e.randomize_button.click()
+    assert not np.allclose(e.coef, fitted) and np.abs(e.coef).max() <= 1.0
+    assert np.allclose([s.value for s in e.coef_sliders], e.coef, atol=0.03)
+    e.reset_button.click()
+    np.testing.assert_allclose(e.coef, fitted)
+    e.target_dropdown.value = "abs"
+    rmse_before = e.fit_rmse()
+    e.fit_button.click()
+    assert e.fit_rmse() < rmse_before and e.fit_rmse() < 0.02
+    np.testing.assert_allclose(e.target_line.get_ydata(), np.abs(e.x))
+
+
+def test_randomize_is_seeded() -> None:
+    a, b = SplineExplorer(seed=3), SplineExplorer(seed=3)
+    a.randomize()
+    b.randomize()
+    np.testing.assert_array_equal(a.coef, b.coef)
+
+
+def test_callback_error_is_shown_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    e = SplineExplorer()
+
+    def boom() -> None:
+        raise RuntimeError("least squares exploded")
+
+    monkeypatch.setattr(e, "_lstsq_coef", boom)
+    e.fit_button.click()
+    assert isinstance(e.last_error, RuntimeError)
+    assert "least squares exploded" in e.error_box.outputs[0]["text"]
+    e.randomize_button.click()  # the next successful callback clears the box
+    assert e.last_error is None and e.error_box.outputs == ()
+
+
+def test_static_figure_is_default_state_and_writes_nothing(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    e = SplineExplorer(grid=5, k=3)
+    e.coef_sliders[2].value = 1.9
+    fig = e.static_figure()
+    spline = fig.axes[0].lines[1].get_ydata()
+    np.testing.assert_allclose(spline, SplineExplorer(grid=5, k=3).spline)
+    img = e.static_image()
+    assert img.data[:4] == b"\x89PNG"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ipympl_canvas_mode() -> None:
+    pytest.importorskip("ipympl")
+    e = SplineExplorer(grid=4, k=2, canvas="ipympl")
+    assert e.view is e.fig.canvas
+    e.coef_sliders[1].value = 1.0
+    assert e.last_error is None and e.redraw_count == 1
+    with pytest.raises(ValueError, match="canvas must be one of"):
+        SplineExplorer(canvas="svg")
+
+
+# ----- CoxDeBoorExplorer ------------------------------------------------------------------------
+def test_cox_de_boor_pieces_sum_to_basis() -> None:
+    w = CoxDeBoorExplorer(grid=4, k=3)
+    for p in range(4):
+        w.level_slider.value = p
+        for c in range(w.n_at_level(p)):
+            w.c_slider.value = c
+            left, right = w.pieces()
+            np.testing.assert_allclose(left + right, w.levels[p][:, c], atol=1e-12)
+            np.testing.assert_allclose(w.basis_line.get_ydata(), w.levels[p][:, c])
+    assert w.last_error is None
+
+
+def test_cox_de_boor_sliders_follow_structure() -> None:
+    w = CoxDeBoorExplorer(grid=4, k=3, level=3, c=6)
+    assert w.c_slider.max == 6
+    w.k_slider.value = 1  # level clamps to the new k, c to the new count
+    assert w.level == 1 and w.level_slider.max == 1 and w.c == w.n_at_level(1) - 1
+    w.k_slider.value, w.grid_slider.value = 5, 20
+    w.level_slider.value = 0
+    assert w.c_slider.max == 29 and w.last_error is None
+    with pytest.raises(ValueError, match="level must be an integer in 0..3"):
+        CoxDeBoorExplorer(k=3, level=4)
+
+
+# ----- KAComposer ------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", ["x·y via squares", "x/y via exp-log", "exp(sin πx + y²)", "x + y"])
+def test_ka_presets_are_exact(preset: str) -> None:
+    w = KAComposer()
+    w.preset_dropdown.value = preset
+    assert w.max_error() < 1e-12
+    np.testing.assert_allclose(w.image_f.get_array(), w.target(), atol=1e-12)
+    assert "exact" in w.readout.value and w.last_error is None
+
+
+def test_ka_dropdowns_change_the_surface() -> None:
+    w = KAComposer(preset="x·y via squares")
+    before = np.array(w.image_f.get_array())
+    w.term_dropdowns[1][2].value = "0"  # drop the second term: only (x + y)²/4 is left
+    x, y = w.grid_xy()
+    np.testing.assert_allclose(w.image_f.get_array(), (x + y) ** 2 / 4, atol=1e-12)
+    assert not np.allclose(before, w.image_f.get_array())
+    assert w.formula() == "(x + y)²/4"
+    assert "exact" not in w.readout.value
+    with pytest.raises(ValueError, match="n_terms must be an integer in 1..5"):
+        KAComposer(n_terms=6)
