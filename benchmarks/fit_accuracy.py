@@ -150,7 +150,10 @@ def run_tasks(tasks, seeds, dtype, steps=STEPS, libs=("kanlab", "pykan")) -> dic
         out[task.name] = {lib: [] for lib in libs}
         for seed in seeds:
             for lib in libs:
-                out[task.name][lib].append(runners[lib](task, data, seed, dtype, steps))
+                res = runners[lib](task, data, seed, dtype, steps)
+                out[task.name][lib].append(res)
+                print(f"  {task.name}, seed {seed}, {lib}: test RMSE {C.fmt_sci(res['rmse'][-1])} "
+                      f"in {C.fmt_time(res['time'])}", flush=True)
     return out
 
 

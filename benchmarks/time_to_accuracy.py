@@ -5,12 +5,19 @@ grid, grids 5 → 10 → 20 → 50 by grid extension, on the same 1000/1000 poin
 starts before the model is built and includes grid updates, refinements and the per-step test
 evaluation both libraries do. Median over seeds (min–max); '—' when a threshold is never reached.
 
-Run: ``python benchmarks/time_to_accuracy.py [--quick]``.
+The runs are those of ``fit_accuracy.py`` (its [2, 1, 1] task records a per-step timeline), reused
+when ``results/fit_accuracy.json`` is a full run less than an hour old — as inside ``run_all.py``,
+which runs fit_accuracy first — so the suite does not train the same models twice; otherwise (or
+with ``--fresh``) they are run here.
+
+Run: ``python benchmarks/time_to_accuracy.py [--quick] [--fresh] [--threads N]``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,6 +38,21 @@ def first_time_below(timeline: list[tuple[float, float]], threshold: float) -> f
     return None
 
 
+def reusable_runs(task: F.Task, max_age_s: float = 3600.0) -> dict | None:
+    """fit_accuracy's runs of ``task`` if its JSON is a fresh, full (not --quick) run, else None."""
+    path = C.RESULTS_DIR / "fit_accuracy.json"
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    extra = payload.get("extra") or {}
+    fresh = time.time() - path.stat().st_mtime < max_age_s
+    raw = (extra.get("raw") or {}).get(task.name)
+    if not fresh or extra.get("quick") or extra.get("dtype") != "float64" or not raw:
+        return None
+    return raw
+
+
 def main() -> int:
     quick = C.quick_flag()
     torch.set_num_threads(F.threads_arg())
@@ -38,7 +60,14 @@ def main() -> int:
     task = F.Task(TASK.name, TASK.fn_name, TASK.width, TASK.grids[:2]) if quick else TASK
     seeds = (0,) if quick else (0, 1, 2)
     steps = 10 if quick else F.STEPS
-    raw = F.run_tasks([task], seeds, torch.float64, steps, libs)[task.name]
+    raw = None if quick or "--fresh" in sys.argv else reusable_runs(task)
+    source = "reused from fit_accuracy.json (same runs)"
+    if raw is not None:
+        libs = tuple(lib for lib in libs if raw.get(lib))
+        seeds = tuple(range(len(raw[libs[0]])))
+    else:
+        raw = F.run_tasks([task], seeds, torch.float64, steps, libs)[task.name]
+        source = "run here"
 
     headers = ["library"] + [f"time to RMSE ≤ {t:.0e}" for t in THRESHOLDS] + ["reached (runs)"]
     rows, stats = [], {}
@@ -72,10 +101,12 @@ def main() -> int:
           f"{'→'.join(map(str, task.grids))}, float64, seeds {list(seeds)}, "
           f"{torch.get_num_threads()} thread(s)\n")
     print(C.markdown_table(headers, rows))
-    print("\n" + C.machine_line())
+    print(f"\nRuns: {source}.")
+    print(C.machine_line())
     path = C.write_results(
         "time_to_accuracy", "Time to accuracy on exp(sin πx + y²)",
-        {"headers": headers, "rows": rows}, summary, extra={"raw": raw, "quick": quick},
+        {"headers": headers, "rows": rows}, summary,
+        extra={"raw": raw, "quick": quick, "source": source},
     )
     print(f"wrote {path.relative_to(C.REPO_ROOT)}")
     return 0

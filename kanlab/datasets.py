@@ -66,6 +66,10 @@ def create_dataset(
     train_input (n_train, n_var), train_label (n_train, n_out), test_input, test_label.
     Uses its own generator, so the same seed gives the same data whatever else ran before.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a callable mapping x (n, n_var) to y (n, n_out), got {f!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     if isinstance(n_var, bool) or not isinstance(n_var, int) or n_var < 1:
         raise ValueError(f"n_var must be a positive int, got {n_var!r}")
     for name, n in (("n_train", n_train), ("n_test", n_test)):
@@ -86,6 +90,8 @@ def create_dataset(
             y = y[:, None]
         if y.dim() != 2 or y.shape[0] != n:
             raise ValueError(f"f must map (n, {n_var}) to (n,) or (n, n_out), got {tuple(y.shape)}")
+        if not torch.isfinite(y).all():
+            raise ValueError(f"f returned NaN or inf for some inputs in ranges={ranges!r}; labels must be finite")
         return x.to(device), y.to(device=device, dtype=dtype)
 
     train_input, train_label = sample(n_train)

@@ -82,7 +82,11 @@ class KANLayer(nn.Module):
         self.scale_sp = nn.Parameter(
             torch.full((out_dim, in_dim), scale_sp / math.sqrt(in_dim), dtype=dtype, device=device)
         )
-        self.sym_affine = nn.Parameter(torch.zeros(out_dim, in_dim, 4, dtype=dtype, device=device))
+        # Affine parameters (a, b, c, d) of symbolic edges; trainable only once an edge is snapped,
+        # so a purely numeric KAN has no unused parameters (parameter counts, DDP).
+        self.sym_affine = nn.Parameter(
+            torch.zeros(out_dim, in_dim, 4, dtype=dtype, device=device), requires_grad=False
+        )
         self.sym_names: list[list[str]] = [["0"] * in_dim for _ in range(out_dim)]
         self._symbolic_edges: set[tuple[int, int]] = set()  # mirrors sym_mask, for a free check
 
@@ -142,6 +146,7 @@ class KANLayer(nn.Module):
     def sync_symbolic_edges(self) -> None:
         """Rebuild the cached set of symbolic edges from ``sym_mask`` (after loading weights)."""
         self._symbolic_edges = {(j, i) for j, i in self.sym_mask.nonzero().tolist()}
+        self.sym_affine.requires_grad_(self.has_symbolic)
 
     def edge_activations(self, x: torch.Tensor) -> torch.Tensor:
         """Every edge's output ``phi[j, i](x_i)``: x (batch, in) -> (batch, out, in).
@@ -185,6 +190,7 @@ class KANLayer(nn.Module):
             self.sym_mask[j, i] = 1.0
         self.sym_names[j][i] = name
         self._symbolic_edges.add((j, i))
+        self.sym_affine.requires_grad_(True)
 
     def clear_symbolic(self, j: int, i: int) -> None:
         """Return edge (j, i) to its spline."""
@@ -194,6 +200,7 @@ class KANLayer(nn.Module):
             self.sym_affine[j, i] = 0.0
         self.sym_names[j][i] = "0"
         self._symbolic_edges.discard((j, i))
+        self.sym_affine.requires_grad_(self.has_symbolic)
 
     def _check_edge(self, j: int, i: int) -> None:
         if not (0 <= j < self.out_dim and 0 <= i < self.in_dim):

@@ -18,7 +18,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kanlab.pde import PoissonProblem, collocation_points, error_norms, evaluate_points, mesh_points, pinn_loss
+from kanlab.pde import (
+    PoissonProblem,
+    collocation_points,
+    error_norms,
+    evaluate_points,
+    mesh_points,
+    pinn_loss,
+)
 
 __all__ = ["PDEHistory", "train_pde", "mlp", "num_parameters"]
 
@@ -179,7 +186,7 @@ def train_pde(
             history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-32, tolerance_change=1e-32,
         )
 
-        def closure() -> Tensor:
+        def closure(optimizer: torch.optim.LBFGS = optimizer) -> Tensor:
             optimizer.zero_grad()
             loss = pinn_loss(model, problem, x_int, x_bnd, alpha).loss
             loss.backward()

@@ -74,6 +74,7 @@ def subnetwork(model: KAN, keep: Sequence[Sequence[int]]) -> KAN:
         layer.mask = old.mask[j_idx][:, i_idx].clone()
         layer.sym_mask = old.sym_mask[j_idx][:, i_idx].clone()
         layer.sym_names = [[old.sym_names[j][i] for i in keep[l]] for j in keep[l + 1]]
+        layer.sync_symbolic_edges()
     new.train_input = model.train_input
     return new
 

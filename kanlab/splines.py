@@ -15,6 +15,7 @@ order-0 bases are half-open indicators ``t_m <= x < t_{m+1}`` (the last one clos
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -135,19 +136,76 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     in_dim, n_knots = knots.shape
     n_basis = n_knots - k - 1
     xf = x.reshape(-1, in_dim)  # (batch, in_dim)
+    step = _uniform_step(knots)
+    if step is not None:
+        span, local = _local_uniform(xf, knots, k, step)
+    else:
+        span, local = _local_general(xf, knots, k)
+    # Scatter the k + 1 local values into a dense row padded by k on each side, drop the padding.
+    column = span.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
+    dense = torch.zeros(xf.shape[0], in_dim, n_basis + 2 * k, dtype=x.dtype, device=x.device)
+    dense = dense.scatter_add(2, column, local)[..., k : k + n_basis]
+    return dense.reshape(*lead, in_dim, n_basis)
+
+
+def _uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
+    """Each row's knot spacing (in_dim, 1) when every row is uniform, else None."""
+    if knots.shape[1] < 2:
+        return None
+    gaps = knots.diff(dim=1)
+    step = gaps.mean(dim=1, keepdim=True)
+    tol = 64 * torch.finfo(knots.dtype).eps * knots.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
+    if bool(((gaps - step).abs() <= tol).all()) and bool((step > 0).all()):
+        return step
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _cardinal_polynomials(k: int, dtype: torch.dtype, device: str) -> torch.Tensor:
+    """(k + 1, k + 1) matrix P with ``B_{s-k+r}(t_s + f·h) = Σ_p f^p·P[p, r]`` on uniform knots.
+
+    Computed once per (k, dtype, device) from the Cox–de Boor recursion in float64.
+    """
+    knots = torch.arange(2 * k + 2, dtype=torch.float64)[None, :]
+    f = (torch.arange(k + 1, dtype=torch.float64) + 0.5) / (k + 1)
+    values = cox_de_boor((k + f)[:, None], knots, k)[:, 0, :]  # (k + 1 points, k + 1 bases)
+    vander = torch.linalg.vander(f, N=k + 1)  # (points, powers)
+    return torch.linalg.solve(vander, values).to(dtype=dtype, device=device)
+
+
+def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Tensor):
+    """Uniform knots: interval by division, local values as polynomials of the fraction."""
+    n_knots = knots.shape[1]
+    u = (xf - knots[:, 0]) / step[:, 0]
+    inside = (u >= 0) & (u <= n_knots - 1)
+    span = u.detach().floor().clamp(0, n_knots - 2).long()
+    # The fraction from the nearest knot (not from t_0) keeps float32 round-off at a few ulps.
+    t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+    frac = (xf - t_span) / step[:, 0]
+    if k == 0:
+        return span, inside.unsqueeze(-1).to(xf.dtype)
+    powers = torch.linalg.vander(frac, N=k + 1)  # (batch, in, k + 1): 1, f, f², ...
+    local = powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))
+    # Clamp the round-off (~1e-17) below zero at the ends of a basis' support.
+    local = local.clamp_min(0) * inside.unsqueeze(-1).to(xf.dtype)
+    return span, local  # span: column of B_{s-k} in the k-padded dense row
+
+
+def _local_general(xf: torch.Tensor, knots: torch.Tensor, k: int):
+    """Any sorted knots: binary search for the interval, then the Cox–de Boor triangle."""
     batch = xf.shape[0]
-    # Pad k knots each side so the triangle may reach beyond the ends near the boundary.
+    n_knots = knots.shape[1]
     padded = extend_grid(knots, k) if k > 0 else knots  # (in_dim, n_knots + 2k)
     span = torch.searchsorted(knots.contiguous(), xf.T.contiguous(), right=True).T - 1
     inside = (span >= 0) & (xf <= knots[:, -1])
     span = torch.where(span > n_knots - 2, n_knots - 2, span)
     span = torch.where(span < 0, 0, span) + k  # index of t_s in the padded knots
     if k > 0:
-        offsets = torch.arange(1 - k, k + 1, device=x.device)
+        offsets = torch.arange(1 - k, k + 1, device=xf.device)
         idx = span.unsqueeze(-1) + offsets  # (batch, in, 2k), always inside the padded knots
         t_local = torch.gather(padded.expand(batch, -1, -1), 2, idx)  # t_{s-k+1} .. t_{s+k}
-    tiny = torch.finfo(x.dtype).tiny
-    values = [inside.to(x.dtype)]
+    tiny = torch.finfo(xf.dtype).tiny
+    values = [inside.to(xf.dtype)]
     for j in range(1, k + 1):
         left = [xf - t_local[..., k - m] for m in range(1, j + 1)]  # left[m-1] = x - t_{s+1-m}
         right = [t_local[..., k - 1 + m] - xf for m in range(1, j + 1)]  # right[m-1] = t_{s+m} - x
@@ -160,12 +218,7 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
             saved = left[j - r - 1] * temp
         new_values.append(saved)
         values = new_values
-    local = torch.stack(values, dim=-1)  # (batch, in, k + 1): B_{s-k} .. B_s
-    # Scatter into a dense row padded by k on each side, then drop the padding.
-    column = (span - k).unsqueeze(-1) + torch.arange(k + 1, device=x.device)
-    dense = torch.zeros(batch, in_dim, n_basis + 2 * k, dtype=x.dtype, device=x.device)
-    dense = dense.scatter_add(2, column, local)[..., k : k + n_basis]
-    return dense.reshape(*lead, in_dim, n_basis)
+    return span - k, torch.stack(values, dim=-1)  # (batch, in, k + 1): B_{s-k} .. B_s
 
 
 def spline_eval(x: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:

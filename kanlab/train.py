@@ -13,7 +13,6 @@ from typing import Any
 import torch
 
 Callback = Callable[[Any, int, dict[str, list[float]]], Any]
-RESET = True
 DATASET_KEYS = ("train_input", "train_label", "test_input", "test_label")
 
 
@@ -67,6 +66,16 @@ def fit(
     training early. ``seed`` fixes minibatch sampling.
     """
     check_dataset(dataset, model.width[0], model.width[-1])
+    dtype = next(model.parameters()).dtype
+    for key in ("train_input", "test_input"):
+        if dataset[key].dtype != dtype:
+            raise TypeError(
+                f"dataset['{key}'] has dtype {dataset[key].dtype} but the model's parameters are {dtype}; "
+                f"convert the data with .to({dtype}) or build the model with dtype={dtype}"
+            )
+    for name, fn in (("callback", callback), ("loss_fn", loss_fn)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be None or a callable, got {fn!r}")
     if opt not in ("LBFGS", "Adam"):
         raise ValueError(f"opt must be 'LBFGS' or 'Adam', got {opt!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
@@ -103,7 +112,6 @@ def fit(
     for step in range(steps):
         if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
             model.update_grid(x_train)
-            optimizer = _make_optimizer(opt, params, lr) if (opt == "LBFGS" and RESET) else optimizer
         if batch == -1:
             xb, yb = x_train, y_train
         else:
@@ -146,10 +154,10 @@ def _sparsity(acts: torch.Tensor, lamb_l1: float, lamb_entropy: float) -> torch.
 def _make_optimizer(opt: str, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if opt == "Adam":
         return torch.optim.Adam(params, lr=lr)
-    return torch.optim.LBFGS(
-        params, lr=lr, history_size=10, line_search_fn="strong_wolfe",
-        tolerance_grad=1e-32, tolerance_change=1e-32,
-    )
+    from kanlab.lbfgs import LBFGS
+
+    return LBFGS(params, lr=lr, history_size=10, line_search_fn="strong_wolfe",
+                 tolerance_grad=1e-32, tolerance_change=1e-32, tolerance_ys=1e-32)
 
 
 def _progress_bar(steps: int, progress: bool):

@@ -69,7 +69,7 @@ def test_model_shapes_repr_and_parameter_count() -> None:
     model = KAN([2, 5, 1], grid=5, k=3)
     assert model(torch.rand(7, 2)).shape == (7, 1)
     assert "width=[2, 5, 1]" in repr(model) and "KANLayer" in repr(model)
-    per_edge = (5 + 3) + 2 + 4  # coef, two scales, symbolic affine
+    per_edge = (5 + 3) + 2  # coef and two scales (symbolic affine parameters count once snapped)
     assert model.num_parameters() == (2 * 5 + 5 * 1) * per_edge
 
 

@@ -242,3 +242,86 @@ def test_training_is_deterministic() -> None:
 def test_empty_history_final_raises() -> None:
     with pytest.raises(ValueError, match="history is empty"):
         PDEHistory().final()
+
+
+# ------------------------------------------------------------------ plots and the PDEViewer widget
+def _fake_history(scale: float, n_steps: int = 4, n: int = 9) -> PDEHistory:
+    """A hand-made history: the error of snapshot s is scale·(n_steps - s + 1)·x·y."""
+    exact = mesh_points(n)
+    u_star = sin_sin_problem().exact(exact).reshape(n, n).numpy()
+    xy = (exact[:, 0] * exact[:, 1]).reshape(n, n).numpy()
+    h = PDEHistory(exact=u_star)
+    for s in range(1, n_steps + 1):
+        err = scale * (n_steps - s + 1)
+        h.step.append(s)
+        h.grid.append(5 if s <= 2 else 10)
+        h.time.append(0.1 * s)
+        for name in ("loss", "pde_loss", "bc_loss", "rel_l2", "h1"):
+            getattr(h, name).append(err)
+        h.u_mse.append(float(np.mean((err * xy) ** 2)))
+        if s % 2 == 0:
+            h.snapshots.append((s, u_star + err * xy))
+    return h
+
+
+def test_pde_plots_return_figures() -> None:
+    from kanlab.plotting import plot_pde_errors, plot_pde_solution
+
+    h = _fake_history(0.1)
+    fig = plot_pde_solution(h)
+    assert len(fig.axes) == 6  # three maps and their colour bars
+    assert np.allclose(fig.axes[1].images[0].get_array(), h.snapshots[-1][1])
+    fig = plot_pde_errors({"KAN": h, "MLP": _fake_history(1.0)}, metrics=("u_mse", "h1", "rel_l2"), x="time")
+    assert len(fig.axes) == 3
+    assert list(fig.axes[0].lines[0].get_ydata()) == h.u_mse
+    with pytest.raises(ValueError, match="metrics must be"):
+        plot_pde_errors({"KAN": h}, metrics=("l3",))
+    with pytest.raises(ValueError, match="snapshot must index"):
+        plot_pde_solution(h, snapshot=5)
+
+
+def test_pde_viewer_scrubs_snapshots_and_models(tmp_path, monkeypatch) -> None:
+    from kanlab.widgets.pde_viewer import PDEViewer
+
+    monkeypatch.chdir(tmp_path)
+    kan_h, mlp_h = _fake_history(0.01), _fake_history(0.5)
+    viewer = PDEViewer({"KAN": kan_h, "MLP": mlp_h}, canvas="image")
+    assert viewer.index == 1 and viewer.step == 4 and viewer.label == "KAN"
+    assert np.allclose(viewer.image_u.get_array(), kan_h.snapshots[-1][1])
+    viewer.slider.value = 0  # what a student's drag does
+    assert viewer.index == 0 and viewer.step == 2
+    assert list(viewer.marker.get_xdata()) == [2, 2]
+    expected = np.log10(np.abs(kan_h.snapshots[0][1] - kan_h.exact) + 1e-16)
+    assert np.allclose(viewer.image_err.get_array(), expected)
+    assert "step 2" in viewer.readout.value and f"{kan_h.u_mse[1]:.2e}" in viewer.readout.value
+    viewer.set_model("MLP")
+    assert viewer.model_box.value == "MLP" and viewer.index == 0
+    assert np.allclose(viewer.image_u.get_array(), mlp_h.snapshots[0][1])
+    viewer.show(-1)
+    assert viewer.slider.value == 1 and viewer.step == 4
+    viewer.model_box.value = "KAN"
+    assert viewer.label == "KAN"
+    assert "PDEViewer(models=['KAN', 'MLP']" in repr(viewer)
+    fig = viewer.static_figure()
+    assert np.allclose(fig.axes[0].images[0].get_array(), kan_h.snapshots[-1][1])
+    assert viewer.static_image().data[:4] == b"\x89PNG"
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_pde_viewer_bad_input_and_callback_errors() -> None:
+    from kanlab.widgets.pde_viewer import PDEViewer
+
+    h = _fake_history(0.1)
+    with pytest.raises(ValueError, match="must be a PDEHistory with an exact solution"):
+        PDEViewer(PDEHistory())
+    with pytest.raises(ValueError, match="metric must be one of"):
+        PDEViewer(h, metric="l3", canvas="image")
+    with pytest.raises(ValueError, match="index must be an integer"):
+        PDEViewer(h, index=7, canvas="image")
+    viewer = PDEViewer(h, canvas="image")
+    assert viewer.label == "model" and len(viewer.widget.children[0].children) == 1
+    with pytest.raises(ValueError, match="label must be one of"):
+        viewer.set_model("MLP")
+    guarded = viewer._wrap(viewer.show)
+    guarded(9)
+    assert isinstance(viewer.last_error, ValueError) and viewer.error_box.outputs

@@ -217,3 +217,151 @@ def test_ka_dropdowns_change_the_surface() -> None:
     assert "exact" not in w.readout.value
     with pytest.raises(ValueError, match="n_terms must be an integer in 1..5"):
         KAComposer(n_terms=6)
+
+
+# ----- EdgeTrainer ------------------------------------------------------------------------------
+def test_edge_trainer_learns_and_scrubs() -> None:
+    from kanlab.widgets import EdgeTrainer
+
+    w = EdgeTrainer(grid=5, k=3, target="sin(πx)", epochs=60, lr=0.05, snapshot_every=5)
+    assert sorted(w.snapshots) == list(range(0, 61, 5))
+    assert w.losses[-1] < 0.5 * w.losses[0]
+    # the last snapshot is the layer's own forward pass, split into its two parts
+    x = torch.as_tensor(w.x, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        np.testing.assert_allclose(w.snapshots[60]["phi"], w.layer(x)[:, 0].numpy(), atol=1e-12)
+    snap = w.snapshots[60]
+    np.testing.assert_allclose(snap["base"] + snap["spline"], snap["phi"])
+    w.epoch_slider.value = 10
+    np.testing.assert_allclose(w.phi_line.get_ydata(), w.snapshots[10]["phi"])
+    assert w.epoch == 10 and "epoch 10" in w.readout.value
+    w.epoch_slider.value = 0
+    np.testing.assert_allclose(w.phi_line.get_ydata(), w.snapshots[0]["phi"])
+    assert w.last_error is None
+
+
+def test_edge_trainer_retrain_and_bounds() -> None:
+    from kanlab.widgets import EdgeTrainer
+
+    w = EdgeTrainer(grid=3, epochs=20, snapshot_every=4)
+    w.grid_slider.value, w.target_dropdown.value = 8, "|x|"
+    w.train_button.click()
+    assert w.layer.coef.shape == (1, 1, 11) and w.epoch == 20
+    np.testing.assert_allclose(w.target_line.get_ydata(), np.abs(w.x))
+    assert w.last_error is None
+    a, b = EdgeTrainer(epochs=10, seed=1), EdgeTrainer(epochs=10, seed=1)
+    np.testing.assert_array_equal(a.losses, b.losses)  # seeded: same curve twice
+    with pytest.raises(ValueError, match="lr must be"):
+        EdgeTrainer(lr=0)
+    with pytest.raises(ValueError, match="target must be one of"):
+        EdgeTrainer(target="tan")
+
+
+# ----- TrainingDashboard ----------------------------------------------------------------------
+def _tiny_dataset() -> dict[str, torch.Tensor]:
+    from kanlab.datasets import create_dataset
+
+    return create_dataset(lambda x: torch.sin(torch.pi * x[:, [0]]) + x[:, [1]] ** 2, n_var=2,
+                          n_train=64, n_test=64, seed=0)
+
+
+def test_dashboard_records_throttles_and_marks_fits() -> None:
+    from kanlab.model import KAN
+    from kanlab.widgets import TrainingDashboard
+
+    ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
+    dash = TrainingDashboard(every=4, min_interval=0.0, show_network=False)
+    history = model.fit(ds, opt="Adam", lr=0.05, steps=14, callback=dash, progress=False)
+    assert dash.train_loss == pytest.approx(history["train_loss"])
+    assert dash.test_loss == pytest.approx(history["test_loss"])
+    assert dash.draw_count == 3  # after steps 4, 8, 12: every 4th step, not every step
+    np.testing.assert_allclose(dash.train_line.get_ydata(), history["train_loss"][:12])
+    assert dash.ax.get_yscale() == "log"
+    model.refine(5)
+    dash.fit(model, ds, opt="Adam", lr=0.05, steps=5)  # a second fit appends, marked by a line
+    assert len(dash.train_loss) == 19 and dash.fit_starts == [0, 14]
+    assert len(dash._fit_lines) == 1 and len(dash.train_line.get_xdata()) == 19  # final draw
+    assert "step 19" in dash.status.value and dash.last_error is None
+    assert len(dash.static_figure().axes[0].lines) == 3
+
+
+def test_dashboard_stop_button_and_background() -> None:
+    from kanlab.model import KAN
+    from kanlab.widgets import TrainingDashboard
+
+    ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
+    dash = TrainingDashboard(show_network=False)
+    dash.stop_button.click()
+    history = model.fit(ds, opt="Adam", steps=30, callback=dash, progress=False)
+    assert len(history["train_loss"]) == 1 and dash.stop_requested
+    dash2 = TrainingDashboard(show_network=False)
+    thread = dash2.fit(model, ds, background=True, opt="Adam", steps=6)
+    thread.join(timeout=60)
+    assert len(dash2.history["train_loss"]) == 6 == len(dash2.train_loss)
+    with pytest.raises(ValueError, match="min_interval must be"):
+        TrainingDashboard(min_interval=-1)
+
+
+def test_dashboard_network_picture_when_plot_kan_exists() -> None:
+    from kanlab import plotting
+    from kanlab.model import KAN
+    from kanlab.widgets import TrainingDashboard
+
+    ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
+    dash = TrainingDashboard(every=1, network_every=2, min_interval=0.0)
+    model.fit(ds, opt="Adam", steps=4, callback=dash, progress=False)
+    if not hasattr(plotting, "plot_kan"):
+        assert "not available" in dash.network_note.value
+    else:
+        # the first step, then every network_every steps: after steps 1, 2 and 4
+        assert dash.network_count == 3 and dash.network_view.value[:4] == b"\x89PNG"
+    assert dash.last_error is None
+
+
+# ----- EdgeInspector ---------------------------------------------------------------------------
+def test_edge_inspector_ranks_and_snaps() -> None:
+    from kanlab.model import KAN
+    from kanlab.widgets import EdgeInspector
+
+    ds = _tiny_dataset()
+    model = KAN([2, 1], grid=5, k=3, seed=0)
+    model.fit(ds, steps=10, progress=False)
+    x = ds["train_input"]
+    w = EdgeInspector(model, x, top_k=2, lib=["x", "x^2", "sin"])
+    assert len(w.suggestions) == 2 and w.candidate_dropdown.options[0] == w.suggestions[0].name
+    assert w.suggestions[0].name == "sin" and w.suggestions[0].r2 > 0.99
+    np.testing.assert_allclose(w.sample_dots.get_xdata(), x[:, 0].numpy())
+    w.i_slider.value = 1
+    assert w.i == 1 and w.suggestions[0].name == "x^2" and "x^2" in w.table.value
+    y_before = model(x).detach().clone()
+    w.snap_button.click()
+    assert w.is_symbolic() and "snapped to <b>x^2</b>" in w.readout.value
+    assert torch.allclose(model(x), y_before, atol=0.05)  # the snap keeps the function
+    w.clear_button.click()
+    assert not w.is_symbolic() and w.last_error is None
+    with pytest.raises(ValueError, match=r"x must be a tensor of shape \(batch, 2\)"):
+        EdgeInspector(model, x[:, :1])
+
+
+def test_package_exports_are_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, kanlab.widgets as w; assert 'ipywidgets' not in sys.modules; "
+            "assert 'matplotlib' not in sys.modules; print(sorted(w.__all__))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "SplineExplorer" in out.stdout and "PDEViewer" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["SplineExplorer", "CoxDeBoorExplorer", "KAComposer", "EdgeTrainer"])
+def test_static_image_of_a_fresh_widget_creates_no_widgets(name: str) -> None:
+    """Each extra ipywidget would be stored in the notebook's widget state: static_image() of
+    an untouched widget copies its figure instead of rebuilding the widget."""
+    import kanlab.widgets as kw
+
+    w = getattr(kw, name)(**({"epochs": 10} if name == "EdgeTrainer" else {}))
+    before = len(ipywidgets.widgets.widget._instances)
+    img = w.static_image()
+    assert len(ipywidgets.widgets.widget._instances) == before
+    assert img.data[:4] == b"\x89PNG" and len(img.data) < 60_000
+    assert w.fig.canvas is not None and w.redraw_count == 0

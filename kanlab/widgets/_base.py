@@ -89,6 +89,10 @@ def freeze_layout(fig: Any) -> None:
 
 def figure_png(fig: Any, fast: bool = True) -> bytes:
     """Draw ``fig`` with Agg and return PNG bytes (``fast``: low zlib level, for live redraws)."""
+    if not hasattr(fig.canvas, "buffer_rgba"):  # a bare Figure(): give it an Agg canvas
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     return canvas_png(fig, fast)
 
@@ -210,14 +214,34 @@ class WidgetBase:
         self.last_error = None
 
     def static_figure(self) -> Any:
-        """A new Figure of the default state: the widget rebuilt off-screen from its arguments.
+        """A new Figure of the default state (for readers on GitHub and for nbval).
 
-        Subclasses store their constructor arguments in ``self._init_kwargs``.
+        Untouched since it was built (the usual case: a notebook calls ``static_image()`` right
+        after the constructor), the widget's own figure is copied (pickled), so no second set of
+        ipywidgets is created (each would be stored in the notebook's widget state). Otherwise
+        the widget is rebuilt off-screen from its arguments (``self._init_kwargs``).
         """
+        if self.redraw_count == 0:
+            return self.copy_figure()
         fresh = type(self)(**{**self._init_kwargs, "canvas": "image"})
-        for artist in fresh._animated:
-            artist.set_animated(False)  # a plain draw (savefig, inline display) shows them too
-        return fresh.fig
+        return fresh.copy_figure()
+
+    def copy_figure(self) -> Any:
+        """A copy (pickled) of the figure as it is now, with an Agg canvas and every artist
+        drawn normally (no blitting flags), detached from the widget."""
+        import pickle
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        for artist in self._animated:
+            artist.set_animated(False)
+        try:
+            fig = pickle.loads(pickle.dumps(self.fig))
+        finally:
+            for artist in self._animated:
+                artist.set_animated(self.canvas_mode == "image")
+        FigureCanvasAgg(fig)
+        return fig
 
     def static_image(self) -> Any:
         """The default state as an ``IPython.display.Image`` (PNG), whatever the backend."""

@@ -122,8 +122,8 @@ class TrainingDashboard(WidgetBase):
         t0 = time.perf_counter()
         n = len(self.train_loss)
         steps = np.arange(1, n + 1)
-        self.train_line.set_data(steps, self.train_loss)
-        self.test_line.set_data(steps, self.test_loss)
+        self.train_line.set_data(steps, np.array(self.train_loss))  # copies: the lists grow
+        self.test_line.set_data(steps, np.array(self.test_loss))
         for line in self._fit_lines:
             line.remove()
         self._fit_lines = [self.ax.axvline(s + 0.5, color="0.6", lw=0.8, ls=":")

@@ -9,7 +9,6 @@ parts and its coefficients, and lets you scrub through the epochs with a slider.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 

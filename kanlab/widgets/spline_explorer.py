@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from kanlab.widgets._base import WidgetBase, check_choice, check_int, check_range, resolve_canvas
-from kanlab.widgets._bspline_np import cox_de_boor_levels, greville, uniform_knots_1d
+from kanlab.widgets._bspline_np import greville
 
 G_MAX, K_MAX = 20, 5
 
@@ -41,15 +41,12 @@ def basis_matrix(x: np.ndarray, grid: int, k: int, grid_range: tuple[float, floa
 ]:
     """Knots (G + 2k + 1,) and basis values (n, G + k) at points x (n,), float64.
 
-    Uses the library's ``kanlab.splines`` (the same basis the KAN layers use).
+    Uses the library's ``kanlab.splines``: the same basis the KAN layers use.
     """
-    try:
-        import torch
+    import torch
 
-        from kanlab.splines import bspline_basis, uniform_knots
-    except ImportError:  # pragma: no cover - only before kanlab.splines exists
-        knots = uniform_knots_1d(grid, k, grid_range)
-        return knots, cox_de_boor_levels(x, knots, k)[-1]
+    from kanlab.splines import bspline_basis, uniform_knots
+
     knots_t = uniform_knots(1, grid, k, grid_range).to(torch.float64)
     xt = torch.as_tensor(x, dtype=torch.float64)[:, None]
     basis = bspline_basis(xt, knots_t, k)[:, 0, :]
