@@ -29,7 +29,7 @@ from kanlab import KAN  # noqa: E402
 from kanlab.pde import sin_sin_problem  # noqa: E402
 from kanlab.pde_train import mlp, num_parameters, train_pde  # noqa: E402
 
-FULL = {"grids": [5, 10, 20], "steps": [15, 25, 40], "n_side": 31, "mlp_width": [2, 100, 100, 1]}
+FULL = {"grids": [5, 10, 20], "steps": [10, 20, 50], "n_side": 31, "mlp_width": [2, 100, 100, 1]}
 QUICK = {"grids": [3, 6], "steps": [2, 2], "n_side": 8, "mlp_width": [2, 20, 20, 1]}
 TARGET_MSE, TARGET_S = 1e-6, 120.0
 

@@ -28,8 +28,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 def measure(canvas: str, n_moves: int, what: str = "coef") -> list[float]:
     """Seconds per slider move (after a warm-up) for one canvas mode."""
+    import matplotlib
+
     from kanlab.widgets import SplineExplorer
 
+    if canvas == "ipympl":
+        matplotlib.use("module://ipympl.backend_nbagg")  # what %matplotlib widget does
     w = SplineExplorer(grid=20, k=3, target="sin", canvas=canvas)
     times = []
     for step in range(n_moves + 5):

@@ -271,7 +271,7 @@ def plot_pde_solution(history: Any, snapshot: int = -1, label: str = "KAN") -> A
     extent = (lo, hi, lo, hi)
     vmax = float(np.abs(history.exact).max())
     log_err = np.log10(np.abs(u_hat - history.exact) + 1e-16)
-    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.0))
+    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0), layout="constrained")
     panels = [
         (history.exact, "exact u*(x, y)", {"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax}, "u"),
         (u_hat, f"{label} prediction, step {step}", {"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax}, "u"),
@@ -281,8 +281,7 @@ def plot_pde_solution(history: Any, snapshot: int = -1, label: str = "KAN") -> A
         im = ax.imshow(img, origin="lower", extent=extent, **kw)
         ax.set(title=title, xlabel="x", ylabel="y")
         ax.grid(False)
-        fig.colorbar(im, ax=ax, fraction=0.046, label=cbar)
-    fig.tight_layout()
+        fig.colorbar(im, ax=ax, label=cbar)
     plt.close(fig)
     return fig
 
@@ -296,6 +295,7 @@ def plot_pde_errors(histories: dict[str, Any], metrics: tuple[str, ...] = ("u_ms
     extensions. Returns the ``Figure``. Introduced in 08_solving_pdes.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     allowed = ("u_mse", "rel_l2", "h1", "loss", "pde_loss", "bc_loss")
     if not histories:
@@ -317,6 +317,8 @@ def plot_pde_errors(histories: dict[str, Any], metrics: tuple[str, ...] = ("u_ms
                     ax.axvline(xs[i - 1], color=st["color"], linestyle=":", linewidth=0.8)
         ax.set(title=names[metric], xlabel="LBFGS step" if x == "step" else "training time (s)",
                ylabel=names[metric])
+        if x == "step":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     fig.tight_layout()
     plt.close(fig)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
+
 import torch
 from torch import nn
 

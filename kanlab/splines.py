@@ -184,8 +184,8 @@ def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Te
     frac = (xf - t_span) / step[:, 0]
     if k == 0:
         return span, inside.unsqueeze(-1).to(xf.dtype)
-    powers = torch.linalg.vander(frac, N=k + 1)  # (batch, in, k + 1): 1, f, f², ...
-    local = powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))
+    powers = torch.linalg.vander(frac.reshape(-1), N=k + 1)  # (batch·in, k + 1): 1, f, f², ...
+    local = (powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))).reshape(*frac.shape, k + 1)
     # Clamp the round-off (~1e-17) below zero at the ends of a basis' support.
     local = local.clamp_min(0) * inside.unsqueeze(-1).to(xf.dtype)
     return span, local  # span: column of B_{s-k} in the k-padded dense row

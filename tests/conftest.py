@@ -53,3 +53,53 @@ def _close_figures() -> Iterator[None]:
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+# --- No side effects (tests/test_no_side_effects.py): snapshot `git status` when the session
+# starts, and run the check after every other test, notebooks (nbval) included.
+SIDE_EFFECT_TEST = "test_no_side_effects.py::test_git_status_is_unchanged"
+# Ignored paths that tools (not kanlab) may create: caches, the venv, build metadata.
+TOOL_CACHES = ("__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints",
+               ".venv", ".egg-info", "tests/artifacts", "benchmarks/results")
+
+
+def git_state(root: Path) -> frozenset[str] | None:
+    """`git status --porcelain` lines, untracked files listed one by one, plus ignored paths that
+    are not tool caches (a stray `model.pt` is ignored by .gitignore but still a side effect).
+    None when root is not a git checkout or git is missing."""
+    import subprocess
+
+    def status(*args: str) -> list[str]:
+        out = subprocess.run(["git", "status", "--porcelain", *args], cwd=root, capture_output=True,
+                             text=True, check=True, timeout=60)
+        return out.stdout.splitlines()
+
+    try:
+        lines = status("--untracked-files=all")
+        ignored = [line for line in status("--ignored=traditional") if line.startswith("!! ")]
+    except (OSError, subprocess.SubprocessError):
+        return None
+    ignored = [line for line in ignored if not any(c in line for c in TOOL_CACHES)]
+    return frozenset(lines + ignored)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.kanlab_git_state_at_start = git_state(REPO_ROOT)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.nodeid.endswith(SIDE_EFFECT_TEST)]
+    items[:] = [item for item in items if item not in last] + last
+
+
+@pytest.fixture(scope="session")
+def git_state_at_start(request: pytest.FixtureRequest) -> frozenset[str] | None:
+    """The repository's `git_state` when this pytest session started."""
+    return request.config.kanlab_git_state_at_start
+
+
+@pytest.fixture
+def current_git_state() -> frozenset[str] | None:
+    """The repository's `git_state` now."""
+    return git_state(REPO_ROOT)

@@ -26,6 +26,15 @@ from kanlab.pde_train import PDEHistory, mlp, num_parameters, train_pde
 PI = math.pi
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one torch thread is several times faster than two on a busy 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _points(n: int = 50, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(n, 2, generator=gen, dtype=torch.float64) * 2 - 1
@@ -217,6 +226,15 @@ def test_short_kan_run_reduces_errors_and_extends_the_grid() -> None:
     assert final["u_mse"] == history.u_mse[-1]
     assert np.mean((history.snapshots[-1][1] - history.exact) ** 2) == pytest.approx(final["u_mse"], rel=1e-9)
     assert "PDEHistory(steps=5" in repr(history)
+
+
+def test_grid_update_before_refine_uses_the_collocation_points() -> None:
+    model = KAN([2, 2, 1], grid=3, k=3, seed=0, dtype=torch.float64)
+    model.layers[0].knots.mul_(3.0)  # a grid far wider than the square: update_grid must pull it in
+    history = train_pde(model, sin_sin_problem(), steps=[1, 1], grids=[3, 4], update_grid=True, n_side=5, n_test=5, lbfgs_iters=2)
+    assert history.grid == [3, 4] and model.grid == 4
+    inner = model.layers[0].grid_range  # (in, 2): the knots now span about [-1, 1]
+    assert torch.all(inner[:, 0] > -1.5) and torch.all(inner[:, 1] < 1.5)
 
 
 def test_short_mlp_run_and_time_budget_and_callback() -> None:

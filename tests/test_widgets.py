@@ -162,13 +162,22 @@ def test_static_figure_is_default_state_and_writes_nothing(tmp_path, monkeypatch
 
 
 def test_ipympl_canvas_mode() -> None:
-    pytest.importorskip("ipympl")
-    e = SplineExplorer(grid=4, k=2, canvas="ipympl")
-    assert e.view is e.fig.canvas
-    e.coef_sliders[1].value = 1.0
-    assert e.last_error is None and e.redraw_count == 1
+    import matplotlib
+
+    with pytest.raises(ValueError, match="needs the ipympl backend"):
+        SplineExplorer(canvas="ipympl")  # and the backend is left alone
+    assert matplotlib.get_backend().lower() == "agg"
     with pytest.raises(ValueError, match="canvas must be one of"):
         SplineExplorer(canvas="svg")
+    pytest.importorskip("ipympl")  # switches the backend to ipympl: %matplotlib widget
+    try:
+        e = SplineExplorer(grid=4, k=2)  # "auto" follows the backend
+        assert e.canvas_mode == "ipympl" and e.view is e.fig.canvas
+        e.coef_sliders[1].value = 1.0
+        assert e.last_error is None and e.redraw_count == 1
+    finally:
+        matplotlib.use("Agg")
+    assert SplineExplorer().canvas_mode == "image"
 
 
 # ----- CoxDeBoorExplorer ------------------------------------------------------------------------
@@ -270,7 +279,7 @@ def test_dashboard_records_throttles_and_marks_fits() -> None:
     from kanlab.widgets import TrainingDashboard
 
     ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
-    dash = TrainingDashboard(every=4, min_interval=0.0, show_network=False)
+    dash = TrainingDashboard(every=4, min_interval=0.0, show_network=False, max_draw_fraction=1.0)
     history = model.fit(ds, opt="Adam", lr=0.05, steps=14, callback=dash, progress=False)
     assert dash.train_loss == pytest.approx(history["train_loss"])
     assert dash.test_loss == pytest.approx(history["test_loss"])
@@ -300,6 +309,24 @@ def test_dashboard_stop_button_and_background() -> None:
     assert len(dash2.history["train_loss"]) == 6 == len(dash2.train_loss)
     with pytest.raises(ValueError, match="min_interval must be"):
         TrainingDashboard(min_interval=-1)
+    with pytest.raises(ValueError, match=r"max_draw_fraction must be in \(0, 1\]"):
+        TrainingDashboard(max_draw_fraction=0)
+
+
+def test_dashboard_drawing_never_dominates(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from kanlab.model import KAN
+    from kanlab.widgets import TrainingDashboard
+
+    ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
+    dash = TrainingDashboard(every=1, min_interval=0.0, show_network=False, max_draw_fraction=0.2)
+    original = dash.redraw
+    monkeypatch.setattr(dash, "redraw", lambda **kw: time.sleep(0.05) or original(**kw))
+    t0 = time.perf_counter()
+    model.fit(ds, opt="Adam", steps=30, callback=dash, progress=False)
+    wall = time.perf_counter() - t0
+    assert 1 <= dash.draw_count < 30 and dash.draw_seconds < 0.5 * wall  # unthrottled: ~0.8
 
 
 def test_dashboard_network_picture_when_plot_kan_exists() -> None:
@@ -308,7 +335,7 @@ def test_dashboard_network_picture_when_plot_kan_exists() -> None:
     from kanlab.widgets import TrainingDashboard
 
     ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
-    dash = TrainingDashboard(every=1, network_every=2, min_interval=0.0)
+    dash = TrainingDashboard(every=1, network_every=2, min_interval=0.0, max_draw_fraction=1.0)
     model.fit(ds, opt="Adam", steps=4, callback=dash, progress=False)
     if not hasattr(plotting, "plot_kan"):
         assert "not available" in dash.network_note.value
@@ -365,3 +392,36 @@ def test_static_image_of_a_fresh_widget_creates_no_widgets(name: str) -> None:
     assert len(ipywidgets.widgets.widget._instances) == before
     assert img.data[:4] == b"\x89PNG" and len(img.data) < 60_000
     assert w.fig.canvas is not None and w.redraw_count == 0
+
+
+def test_coefficient_move_blits_instead_of_full_redraw(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The latency budget (benchmarks/widget_latency.py: ≤ 50 ms) rests on this: a coefficient
+    move redraws a few artists over a cached background, never the whole figure."""
+    e = SplineExplorer(grid=20, k=3)
+    e.coef_sliders[0].value += 0.05  # the first move caches the background
+    calls = []
+    original = e.fig.canvas.draw
+    monkeypatch.setattr(e.fig.canvas, "draw", lambda *a, **kw: calls.append(1) or original(*a, **kw))
+    for c in (3, 10, 22):
+        e.coef_sliders[c].value += 0.05
+    assert calls == [] and e.redraw_count == 4
+    e.target_dropdown.value = "bump"  # the target line is static: a full redraw
+    assert calls == [1], e.last_error
+
+
+def test_edge_inspector_layer_switch_ranks_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kanlab.symbolic
+    from kanlab.model import KAN
+    from kanlab.widgets import EdgeInspector
+
+    ds = _tiny_dataset()
+    model = KAN([2, 3, 1], grid=3, k=3, seed=0)
+    w = EdgeInspector(model, ds["train_input"], l=0, i=1, j=2, top_k=1, lib=["x", "sin"])
+    calls = []
+    original = kanlab.symbolic.suggest_symbolic
+    monkeypatch.setattr(kanlab.symbolic, "suggest_symbolic",
+                        lambda *a, **kw: calls.append(a[1:4]) or original(*a, **kw))
+    w.l_slider.value = 1  # layer 1 has in_dim 3, out_dim 1: j clamps from 2 to 0
+    assert calls == [(1, 1, 0)] and (w.l, w.i, w.j) == (1, 1, 0)
+    assert (w.i_slider.max, w.j_slider.max, w.j_slider.value) == (2, 0, 0)
+    assert "edge l=1, i=1 → j=0" in w.ax.get_title() and w.last_error is None

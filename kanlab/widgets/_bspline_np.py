@@ -1,4 +1,5 @@
-"""A tiny NumPy Cox–de Boor recursion that keeps every intermediate order.
+"""B-spline helpers for the widgets: a NumPy Cox–de Boor recursion that keeps every
+intermediate order, Greville abscissae, the SplineExplorer's targets and basis matrix.
 
 The library's basis (``kanlab.splines.bspline_basis``) returns only order k; the
 CoxDeBoorExplorer needs orders 0, 1, ..., k to show how each level blends two bases of the
@@ -6,6 +7,8 @@ level below. A test checks this against ``kanlab.splines`` and scipy. Introduced
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -64,3 +67,37 @@ def greville(knots: np.ndarray, k: int) -> np.ndarray:
     if k == 0:
         return 0.5 * (t[:-1] + t[1:])
     return np.array([t[c + 1 : c + k + 1].mean() for c in range(n_basis)])
+
+
+def unit_range(x: np.ndarray, grid_range: tuple[float, float]) -> np.ndarray:
+    """Map x from ``grid_range`` to [-1, 1] (the targets are written on [-1, 1])."""
+    lo, hi = grid_range
+    return (2 * x - lo - hi) / (hi - lo)
+
+
+#: Targets a student can fit, written on the grid range mapped to [-1, 1].
+TARGETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sin": lambda u: np.sin(np.pi * u),
+    "step": lambda u: (u >= 0.1).astype(np.float64),
+    "abs": np.abs,
+    "bump": lambda u: np.exp(-0.5 * (u / 0.2) ** 2),
+    "cubic": lambda u: u**3 - 0.5 * u,
+    "zigzag": lambda u: np.abs((2 * u + 1) % 1.0 - 0.5) * 2 - 0.5,
+}
+
+
+def basis_matrix(x: np.ndarray, grid: int, k: int, grid_range: tuple[float, float]) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Knots (G + 2k + 1,) and basis values (n, G + k) at points x (n,), float64.
+
+    Uses the library's ``kanlab.splines``: the same basis the KAN layers use.
+    """
+    import torch
+
+    from kanlab.splines import bspline_basis, uniform_knots
+
+    knots_t = uniform_knots(1, grid, k, grid_range).to(torch.float64)
+    xt = torch.as_tensor(x, dtype=torch.float64)[:, None]
+    basis = bspline_basis(xt, knots_t, k)[:, 0, :]
+    return knots_t[0].numpy(), basis.numpy()

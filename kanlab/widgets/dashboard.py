@@ -26,6 +26,7 @@ class TrainingDashboard(WidgetBase):
 
     ``TrainingDashboard(every=5, network_every=50, min_interval=0.3, x=None)``; ``x`` (batch,
     width[0]) are the inputs for the network picture (default: the model's training inputs).
+    A draw is skipped while drawing has used more than ``max_draw_fraction`` of the wall time.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class TrainingDashboard(WidgetBase):
         min_interval: float = 0.3,
         x: Any = None,
         show_network: bool = True,
+        max_draw_fraction: float = 0.25,
         canvas: str = "auto",
     ) -> None:
         import ipywidgets as W
@@ -44,9 +46,13 @@ class TrainingDashboard(WidgetBase):
         if not (isinstance(min_interval, int | float) and min_interval >= 0):
             raise ValueError(f"min_interval must be a number >= 0 (seconds), got {min_interval!r}")
         self.min_interval = float(min_interval)
+        if not (isinstance(max_draw_fraction, int | float) and 0 < max_draw_fraction <= 1):
+            raise ValueError(f"max_draw_fraction must be in (0, 1], got {max_draw_fraction!r}")
+        self.max_draw_fraction = float(max_draw_fraction)
         self.x, self.show_network = x, bool(show_network)
         self._init_kwargs = dict(every=every, network_every=network_every,
-                                 min_interval=min_interval, show_network=False)
+                                 min_interval=min_interval, show_network=False,
+                                 max_draw_fraction=max_draw_fraction)
         self.canvas_mode = resolve_canvas(canvas)
         self.fig = new_figure((7.0, 3.0), self.canvas_mode)
         self.ax = self.fig.subplots()
@@ -106,8 +112,11 @@ class TrainingDashboard(WidgetBase):
         self.test_loss.append(float(history["test_loss"][-1]))
         n = len(self.train_loss)
         try:
+            # due: enough new steps, enough time since the last draw, and drawing so far has
+            # taken at most max_draw_fraction of the wall time (so it never dominates training)
             due = (n - 1 - self._last_drawn_step >= self.every
-                   and t_start - self._last_draw >= self.min_interval)
+                   and t_start - self._last_draw >= self.min_interval
+                   and self.draw_seconds <= self.max_draw_fraction * (t_start - self._t0))
             if due or self.stop_requested:
                 self.draw(model)
         except Exception as err:  # show it in the widget; training goes on

@@ -60,8 +60,7 @@ class EdgeInspector(WidgetBase):
         self.table = W.HTML()
         self.readout = W.HTML()
         for s in (self.l_slider, self.i_slider, self.j_slider):
-            s.observe(self._wrap(lambda _: self.select_edge(self.l_slider.value, self.i_slider.value,
-                                                            self.j_slider.value)), "value")
+            s.observe(self._wrap(lambda _: self._on_edge_control()), "value")
         self.candidate_dropdown.observe(
             self._wrap(lambda ch: None if self._syncing else self.show_candidate(ch["new"])), "value")
         self.snap_button.on_click(self._wrap(lambda _: self.snap()))
@@ -78,6 +77,10 @@ class EdgeInspector(WidgetBase):
         return f"EdgeInspector(width={list(self.model.width)}, edge=(l={self.l}, i={self.i}, j={self.j}))"
 
     # ----- callbacks ----------------------------------------------------------------------------
+    def _on_edge_control(self) -> None:
+        if not self._syncing:  # bounds being adjusted by select_edge itself
+            self.select_edge(self.l_slider.value, self.i_slider.value, self.j_slider.value)
+
     def select_edge(self, l: int, i: int, j: int, redraw: bool = True) -> None:
         """Show edge (l, i, j): its samples and its ranked symbolic candidates."""
         from kanlab.symbolic import edge_samples, suggest_symbolic
@@ -87,6 +90,13 @@ class EdgeInspector(WidgetBase):
         self._sync_bounds(layer)
         self.i = check_int("i", min(i, layer.in_dim - 1), 0, layer.in_dim - 1)
         self.j = check_int("j", min(j, layer.out_dim - 1), 0, layer.out_dim - 1)
+        if hasattr(self, "l_slider"):
+            self._syncing = True
+            try:
+                self.l_slider.value, self.i_slider.value, self.j_slider.value = self.l, self.i, self.j
+            finally:
+                self._syncing = False
+        self.readout.value = "ranking symbolic candidates …" if hasattr(self, "readout") else ""
         xi, yi = edge_samples(self.model, self.l, self.i, self.j, self.x)
         self.xi, self.yi = xi.detach().cpu().numpy(), yi.detach().cpu().numpy()
         self.sample_dots.set_data(self.xi, self.yi)
@@ -110,6 +120,8 @@ class EdgeInspector(WidgetBase):
         ypad = 0.1 * (yhi - ylo) + 1e-6
         self.ax.set_ylim(ylo - ypad, yhi + ypad)
         self._update_title()
+        if hasattr(self, "readout"):
+            self.readout.value = f"{len(self.suggestions)} candidates ranked for edge ({self.l}, {self.i}, {self.j})"
         self.show_candidate(self.candidate_dropdown.value, redraw=redraw)
 
     def candidate_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -172,4 +184,8 @@ class EdgeInspector(WidgetBase):
 
     def _sync_bounds(self, layer: Any) -> None:
         if hasattr(self, "i_slider"):
-            self.i_slider.max, self.j_slider.max = layer.in_dim - 1, layer.out_dim - 1
+            self._syncing = True
+            try:
+                self.i_slider.max, self.j_slider.max = layer.in_dim - 1, layer.out_dim - 1
+            finally:
+                self._syncing = False

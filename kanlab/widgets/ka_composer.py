@@ -53,6 +53,8 @@ class KAComposer(WidgetBase):
     ``KAComposer(preset="x·y via squares", n_terms=2)``; n_terms ≤ 5 (= 2n + 1 for n = 2).
     """
 
+    smooth_colors = True  # colour maps: a palette without bands
+
     def __init__(self, preset: str = "x·y via squares", n_terms: int = 2, n_points: int = 81,
                  canvas: str = "auto") -> None:
         import ipywidgets as W

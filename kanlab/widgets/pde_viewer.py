@@ -111,9 +111,9 @@ class PDEViewer(WidgetBase):
 
     # ----------------------------------------------------------------- drawing
     def _build_figure(self) -> None:
-        self.fig = new_figure((9.0, 3.1), self.canvas_mode)
+        self.fig = new_figure((9.6, 3.2), self.canvas_mode)
         self.fig.set_layout_engine("constrained")  # before the colour bars, so they join the layout
-        ax_u, ax_err, ax_curve = self.fig.subplots(1, 3)
+        ax_u, ax_err, ax_curve = self.fig.subplots(1, 3, width_ratios=[1.0, 1.0, 1.15])
         self.ax_u, self.ax_err, self.ax_curve = ax_u, ax_err, ax_curve
         exact = next(iter(self.histories.values())).exact
         vmax = float(np.abs(exact).max())
@@ -137,6 +137,9 @@ class PDEViewer(WidgetBase):
         ax_curve.set(title=f"{_METRIC_NAMES[self.metric]} vs step", xlabel="LBFGS step",
                      ylabel=_METRIC_NAMES[self.metric])
         ax_curve.legend(fontsize=8)
+        from matplotlib.ticker import MaxNLocator
+
+        ax_curve.xaxis.set_major_locator(MaxNLocator(integer=True))
 
     def _update_artists(self) -> None:
         u_hat, log_err = self.maps()

@@ -8,49 +8,15 @@ coefficient move costs one (n, G+k) @ (G+k,) product and an in-place redraw.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from kanlab.widgets._base import WidgetBase, check_choice, check_int, check_range, resolve_canvas
-from kanlab.widgets._bspline_np import greville
+from kanlab.widgets._bspline_np import TARGETS, basis_matrix, greville, unit_range
 
 G_MAX, K_MAX = 20, 5
-
-
-def _unit(x: np.ndarray, grid_range: tuple[float, float]) -> np.ndarray:
-    lo, hi = grid_range
-    return (2 * x - lo - hi) / (hi - lo)
-
-
-#: Targets a student can fit, written on the grid range mapped to [-1, 1].
-TARGETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sin": lambda u: np.sin(np.pi * u),
-    "step": lambda u: (u >= 0.1).astype(np.float64),
-    "abs": np.abs,
-    "bump": lambda u: np.exp(-0.5 * (u / 0.2) ** 2),
-    "cubic": lambda u: u**3 - 0.5 * u,
-    "zigzag": lambda u: np.abs((2 * u + 1) % 1.0 - 0.5) * 2 - 0.5,
-}
 INITS = ("fit", "ones", "zeros")
-
-
-def basis_matrix(x: np.ndarray, grid: int, k: int, grid_range: tuple[float, float]) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Knots (G + 2k + 1,) and basis values (n, G + k) at points x (n,), float64.
-
-    Uses the library's ``kanlab.splines``: the same basis the KAN layers use.
-    """
-    import torch
-
-    from kanlab.splines import bspline_basis, uniform_knots
-
-    knots_t = uniform_knots(1, grid, k, grid_range).to(torch.float64)
-    xt = torch.as_tensor(x, dtype=torch.float64)[:, None]
-    basis = bspline_basis(xt, knots_t, k)[:, 0, :]
-    return knots_t[0].numpy(), basis.numpy()
 
 
 class SplineExplorer(WidgetBase):
@@ -113,7 +79,7 @@ class SplineExplorer(WidgetBase):
         self.reset_button = W.Button(description="Reset", tooltip=f"coefficients back to '{init}'")
         self.fit_button = W.Button(description="Fit target", tooltip="least-squares coefficients")
         self.readout = W.HTML()
-        self.coef_box = W.HBox(layout=W.Layout(overflow_x="auto", flex_flow="row nowrap"))
+        self.coef_box = W.HBox(layout=W.Layout(overflow="auto", flex_flow="row nowrap"))
         self.coef_sliders: list[Any] = []
 
         self.grid_slider.observe(self._wrap(lambda ch: self.set_grid(ch["new"])), names="value")
@@ -155,7 +121,7 @@ class SplineExplorer(WidgetBase):
     @property
     def target(self) -> np.ndarray:
         """The target at the plot points: (n_points,)."""
-        return TARGETS[self.target_name](_unit(self.x, self.grid_range))
+        return TARGETS[self.target_name](unit_range(self.x, self.grid_range))
 
     def support(self, c: int) -> tuple[float, float]:
         """Where B_c can be non-zero: [t_c, t_{c+k+1})."""
