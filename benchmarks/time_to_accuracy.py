@@ -69,7 +69,8 @@ def main() -> int:
         raw = F.run_tasks([task], seeds, torch.float64, steps, libs)[task.name]
         source = "run here"
 
-    headers = ["library"] + [f"time to RMSE ≤ {t:.0e}" for t in THRESHOLDS] + ["reached (runs)"]
+    headers = (["library"] + [f"time to RMSE ≤ {t:.0e} (runs that reached it)" for t in THRESHOLDS]
+               + ["runs that reached 1e-3, 1e-4"])
     rows, stats = [], {}
     for lib in libs:
         row = [lib]
@@ -78,8 +79,8 @@ def main() -> int:
             times = [first_time_below(r["timeline"], thr) for r in raw[lib]]
             ok = [t for t in times if t is not None]
             reached.append(f"{len(ok)}/{len(times)}")
-            stats[(lib, thr)] = C.summarize(ok) if len(ok) == len(times) else None
-            row.append(C.fmt_stat(stats[(lib, thr)]))
+            stats[(lib, thr)] = C.summarize(ok) if ok else None  # over the runs that got there
+            row.append(C.fmt_stat(stats[(lib, thr)]) if ok else "never")
         rows.append(row + [", ".join(reached)])
     summary = []
     for thr in THRESHOLDS:
@@ -92,8 +93,9 @@ def main() -> int:
         summary.append({
             "benchmark": "time_to_accuracy",
             "metric": f"{task.name}: wall time to test RMSE ≤ {thr:.0e}",
-            "kanlab": C.fmt_time(k["median"]) if k else "not reached",
-            "reference": ("pykan " + (C.fmt_time(p["median"]) if p else "not reached"))
+            "kanlab": f"{C.fmt_time(k['median'])} ({k['n']} runs)" if k else "not reached",
+            "reference": ("pykan " + (f"{C.fmt_time(p['median'])} ({p['n']} runs)" if p
+                                      else "not reached"))
             if "pykan" in libs else "pykan —",
             "note": note,
         })

@@ -12,6 +12,7 @@ Point functions used throughout map ``x`` of shape (n, 2) to a tensor of shape (
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -270,7 +271,7 @@ def pinn_loss(
     balances the residual (large, ~ (2π²)² at the start) against the boundary term; the paper
     uses 0.01. Differentiable in the model's parameters. Introduced in 08_solving_pdes.
     """
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not (alpha > 0 and math.isfinite(alpha)):
+    if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool) or not (alpha > 0 and math.isfinite(alpha)):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
     for arg, pts in (("x_interior", x_interior), ("x_boundary", x_boundary)):
         if pts.ndim != 2 or pts.shape[1] != 2:

@@ -144,7 +144,7 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     # Scatter the k + 1 local values into a dense row padded by k on each side, drop the padding.
     column = span.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
     dense = torch.zeros(xf.shape[0], in_dim, n_basis + 2 * k, dtype=x.dtype, device=x.device)
-    dense = dense.scatter_add(2, column, local)[..., k : k + n_basis]
+    dense = dense.scatter_add_(2, column, local)[..., k : k + n_basis]
     return dense.reshape(*lead, in_dim, n_basis)
 
 
@@ -184,8 +184,12 @@ def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Te
     frac = (xf - t_span) / step[:, 0]
     if k == 0:
         return span, inside.unsqueeze(-1).to(xf.dtype)
-    powers = torch.linalg.vander(frac.reshape(-1), N=k + 1)  # (batch·in, k + 1): 1, f, f², ...
-    local = (powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))).reshape(*frac.shape, k + 1)
+    # Horner's rule on all k + 1 polynomials at once: local = Σ_p f^p·P[p].
+    poly = _cardinal_polynomials(k, xf.dtype, str(xf.device))
+    f = frac.unsqueeze(-1)
+    local = poly[k].expand(*frac.shape, k + 1)
+    for p in range(k - 1, -1, -1):
+        local = torch.addcmul(poly[p], local, f)
     # Clamp the round-off (~1e-17) below zero at the ends of a basis' support.
     local = local.clamp_min(0) * inside.unsqueeze(-1).to(xf.dtype)
     return span, local  # span: column of B_{s-k} in the k-padded dense row

@@ -343,3 +343,20 @@ def test_pde_viewer_bad_input_and_callback_errors() -> None:
     guarded = viewer._wrap(viewer.show)
     guarded(9)
     assert isinstance(viewer.last_error, ValueError) and viewer.error_box.outputs
+
+
+def test_pde_viewer_on_the_ipympl_canvas() -> None:
+    import matplotlib
+
+    pytest.importorskip("ipympl")
+    from kanlab.widgets.pde_viewer import PDEViewer
+
+    try:
+        matplotlib.use("module://ipympl.backend_nbagg")  # what %matplotlib widget does
+        viewer = PDEViewer({"a": _fake_history(0.1), "b": _fake_history(1.0)})
+        assert viewer.canvas_mode == "ipympl" and viewer.view is viewer.fig.canvas
+        viewer.show(0)
+        viewer.set_model("b")
+        assert viewer.last_error is None and viewer.step == 2 and viewer.redraw_count == 3
+    finally:
+        matplotlib.use("Agg")

@@ -111,6 +111,12 @@ def test_out_of_range_values() -> None:
     assert e.grid_slider.value == 20 and e.grid == 20 and len(e.coef_sliders) == 23
     e.coef_sliders[0].value = 1e6
     assert e.coef[0] == e.coef_sliders[0].max
+    before = e.coef.copy()
+    with pytest.raises(ValueError, match="value must be a finite number, got nan"):
+        e.set_coef(1, float("nan"))
+    with pytest.raises(ValueError, match=r"c must be an integer in 0\.\.22"):
+        e.set_coef(23, 0.5)
+    np.testing.assert_array_equal(e.coef, before)
 
 
 def test_buttons_fit_randomize_reset() -> None:

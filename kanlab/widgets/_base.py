@@ -7,6 +7,7 @@ inside functions so that ``import kanlab.widgets`` stays light.
 from __future__ import annotations
 
 import io
+import math
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,6 +22,17 @@ def check_int(name: str, value: Any, lo: int, hi: int) -> int:
     if not lo <= int(value) <= hi:
         raise ValueError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
     return int(value)
+
+
+def check_finite(name: str, value: Any) -> float:
+    """Return ``value`` as float if it is a finite real number, else raise a clear ValueError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

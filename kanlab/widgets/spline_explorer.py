@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from kanlab.widgets._base import WidgetBase, check_choice, check_int, check_range, resolve_canvas
+from kanlab.widgets._base import (
+    WidgetBase,
+    check_choice,
+    check_finite,
+    check_int,
+    check_range,
+    resolve_canvas,
+)
 from kanlab.widgets._bspline_np import TARGETS, basis_matrix, greville, unit_range
 
 G_MAX, K_MAX = 20, 5
@@ -155,7 +162,7 @@ class SplineExplorer(WidgetBase):
     # ----- callbacks (called by the controls; call them directly in tests) ---------------------
     def on_coef_change(self, c: int, value: float) -> None:
         """Coefficient c moved: update the spline, its control point and the highlight."""
-        self.coef[c] = float(value)
+        self.coef[c] = check_finite("value", value)
         self.selected = c
         if self._syncing:
             return
@@ -169,7 +176,7 @@ class SplineExplorer(WidgetBase):
     def set_coef(self, c: int, value: float) -> None:
         """Set coefficient c through its slider (as a student would; clamped to its bounds)."""
         check_int("c", c, 0, self.n_basis - 1)
-        self.coef_sliders[c].value = float(value)
+        self.coef_sliders[c].value = check_finite("value", value)
 
     def set_grid(self, grid: int) -> None:
         """New G: recompute the basis, refit/reset coefficients, rebuild the sliders."""
