@@ -63,6 +63,8 @@ class KANLayer(nn.Module):
         if not 0.0 <= grid_eps <= 1.0:
             raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps!r}")
         dtype = dtype or torch.get_default_dtype()
+        if not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point torch dtype (float32/float64), got {dtype}")
         self.in_dim, self.out_dim, self.k = in_dim, out_dim, k
         self.base_fn, self.grid_eps = base_fn, grid_eps
         knots = splines.uniform_knots(in_dim, grid, k, grid_range, dtype=dtype, device=device)
@@ -110,13 +112,18 @@ class KANLayer(nn.Module):
         )
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error for inputs of the wrong shape or with NaN."""
+        """Raise a clear error for inputs of the wrong type, dtype or shape, or with NaN/inf."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (batch, {self.in_dim}), got {type(x)}")
+        if x.dtype != self.coef.dtype:
+            raise TypeError(
+                f"x has dtype {x.dtype} but the model's parameters are {self.coef.dtype}; "
+                f"convert with x.to({self.coef.dtype}) (or the model with .to(dtype))"
+            )
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"x must have shape (batch, {self.in_dim}), got {tuple(x.shape)}")
-        if torch.isnan(x).any():
-            raise ValueError("x contains NaN; the KAN's inputs must be numbers")
+        if not torch.isfinite(x).all():
+            raise ValueError("x contains NaN or inf; the KAN's inputs must be finite numbers")
 
     # ----------------------------------------------------------------- forward
     def basis(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,7 +140,8 @@ class KANLayer(nn.Module):
         numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
         base = BASE_FUNCTIONS[self.base_fn](x) @ (self.scale_base * numeric).T
         weight = self.coef * (self.scale_sp * numeric).unsqueeze(-1)  # (out, in, G + k)
-        y = torch.addmm(base, self.basis(x).reshape(x.shape[0], -1), weight.reshape(self.out_dim, -1).T)
+        basis = self.basis(x).reshape(x.shape[0], weight[0].numel())  # (batch, in·(G + k))
+        y = torch.addmm(base, basis, weight.reshape(self.out_dim, -1).T)
         if self.has_symbolic:
             y = y + self.symbolic_activations(x).sum(dim=2)
         return y

@@ -231,6 +231,8 @@ class KAN(nn.Module):
     def save(self, path: str | Path) -> Path:
         """Write config (JSON) and weights to ``path`` (one file, loadable with weights_only=True)."""
         path = Path(path)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot save to {str(path)!r}: directory {str(path.parent)!r} does not exist")
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         payload = {
             "format": CHECKPOINT_FORMAT,

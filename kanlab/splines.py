@@ -154,8 +154,10 @@ def _uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
         return None
     gaps = knots.diff(dim=1)
     step = gaps.mean(dim=1, keepdim=True)
-    tol = 64 * torch.finfo(knots.dtype).eps * knots.abs().amax(dim=1, keepdim=True).clamp_min(1.0)
-    if bool(((gaps - step).abs() <= tol).all()) and bool((step > 0).all()):
+    # Uniform up to round-off of the knots' magnitude, and that round-off tiny next to the step
+    # (else the general path, which is exact for any knots, is used).
+    tol = 64 * torch.finfo(knots.dtype).eps * knots.abs().amax(dim=1, keepdim=True)
+    if bool(((gaps - step).abs() <= tol).all()) and bool((step > 1000 * tol).all()):
         return step
     return None
 
@@ -179,8 +181,14 @@ def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Te
     u = (xf - knots[:, 0]) / step[:, 0]
     inside = (u >= 0) & (u <= n_knots - 1)
     span = u.detach().floor().clamp(0, n_knots - 2).long()
+    expanded = knots.expand(xf.shape[0], -1, -1)
+    if k == 0:  # order 0 jumps at knots: fix spans that round-off put one interval too low/high
+        nxt = torch.gather(expanded, 2, (span + 1).clamp(max=n_knots - 1).unsqueeze(-1)).squeeze(-1)
+        span = span + ((xf >= nxt) & (span < n_knots - 2)).long()
+        cur = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
+        span = span - ((xf < cur) & (span > 0)).long()
     # The fraction from the nearest knot (not from t_0) keeps float32 round-off at a few ulps.
-    t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+    t_span = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
     frac = (xf - t_span) / step[:, 0]
     if k == 0:
         return span, inside.unsqueeze(-1).to(xf.dtype)

@@ -277,7 +277,7 @@ def fit_affine(
     """Fit y ≈ c·f(a·x + b) + d and return ``(a, b, c, d, r2)``.
 
     x, y: (n,) samples of one edge (input, output); any shape is flattened. A zooming grid
-    search over (a, b) maximises the squared correlation between f(a·x + b) and y; c, d then
+    search over (a, b) — the ranges refer to x rescaled to [-1, 1] — maximises the squared correlation between f(a·x + b) and y; c, d then
     come from least squares and, if ``polish``, LBFGS refines all four. Works in float64.
     Never raises on constant or degenerate data: a constant y gives c = 0, d = mean(y), R² = 1;
     an f that cannot explain y gives R² ≈ 0. Introduced in 07_interpretability.
@@ -297,7 +297,10 @@ def fit_affine(
     if float(y.std(unbiased=False)) <= 1e-12 * (1.0 + y_scale):  # a constant edge
         return 1.0, 0.0, 0.0, float(y.mean()), 1.0
     step = max(1, math.ceil(x.numel() / max_points))
-    xs, ys = x[::step], y[::step]
+    # Search on the input rescaled to [-1, 1], so the ranges fit any edge's input scale.
+    center, half = float(x.max() + x.min()) / 2, float(x.max() - x.min()) / 2
+    half = half if half > 1e-12 * (1.0 + abs(center)) else 1.0
+    xs, ys = (x[::step] - center) / half, y[::step]
     (a_lo, a_hi), (b_lo, b_hi) = a_range, b_range
     with torch.no_grad():
         for _ in range(iterations):
@@ -310,6 +313,7 @@ def fit_affine(
             da, db = (a_hi - a_lo) / (grid_number - 1), (b_hi - b_lo) / (grid_number - 1)
             a, b = float(a_grid[ia]), float(b_grid[ib])
             a_lo, a_hi, b_lo, b_hi = a - da, a + da, b - db, b + db
+        a, b = a / half, b - a * center / half  # back to the original input
         c, d = _linear(f.torch(a * x + b), y)
     if polish and c != 0.0:
         a, b, c, d = _polish(f, x, y, [a, b, c, d])

@@ -123,16 +123,7 @@ def fit(
             idx = torch.randperm(n_train, generator=generator)[:batch].to(x_train.device)
             xb, yb = x_train[idx], y_train[idx]
         last_reg = [0.0]
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss, reg = objective(xb, yb)
-            total = loss + lamb * reg
-            total.backward()
-            last_reg[0] = float(reg)
-            return total
-
-        optimizer.step(closure)
+        optimizer.step(_closure(optimizer, objective, xb, yb, lamb, last_reg))
         with torch.no_grad():
             history["train_loss"].append(math.sqrt(float(_mse(model(x_train), y_train))))
             history["test_loss"].append(math.sqrt(float(_mse(model(dataset["test_input"]), dataset["test_label"]))))
@@ -148,6 +139,20 @@ def fit(
     if bar is not None:
         bar.close()
     return history
+
+
+def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
+    """The function optimisers call: loss + lamb·penalty, backward, remember the penalty."""
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss, reg = objective(x, y)
+        total = loss + lamb * reg
+        total.backward()
+        last_reg[0] = float(reg.detach())
+        return total
+
+    return closure
 
 
 def _sparsity(acts: torch.Tensor, lamb_l1: float, lamb_entropy: float) -> torch.Tensor:

@@ -39,6 +39,15 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    """Unit tests use small tensors: one torch thread is faster and steadier than two on a
+    2-core CI box (two busy-waiting threads slow tiny ops down many times over)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
     """Seed Python, NumPy and torch before every test (kanlab.seed_everything(0))."""

@@ -4,8 +4,6 @@ import pytest
 import torch
 from torch import nn
 
-torch.manual_seed(0)
-
 from kanlab import KAN, KANLayer, create_dataset
 from kanlab.checkpoint import CheckpointError
 from kanlab.datasets import TOY_FUNCTIONS, exp_sin_xy, xy

@@ -100,10 +100,6 @@ def test_non_negative_and_local_support(ks: tuple[torch.Tensor, int], seed: int)
     assert ((basis > 0).sum(-1) <= k + 1).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "splines._uniform_step: the tolerance 64·eps·max(|knot|, 1) has an absolute floor of 1, so in "
-    "float32 any knots with spacing below ~1e-5 count as uniform and the uniform fast path returns "
-    "a wrong basis (e.g. adaptive_knots of 300 points in ±1e-5: error 0.15 vs cox_de_boor)"))
 @FEW
 @given(knot_sets(), st.integers(0, 1000))
 def test_float32_basis_is_close_to_float64(ks: tuple[torch.Tensor, int], seed: int) -> None:
@@ -127,10 +123,6 @@ def test_fast_basis_equals_the_recursion_on_the_knots_themselves(k: int, uniform
     """Half-open intervals [t_m, t_{m+1}): a point exactly on a knot belongs to the interval on
     its right. Knots 1.000, 1.001, ... are not exact binary fractions, which is where a fast path
     that divides by the spacing can slip."""
-    if k == 0 and uniform:
-        pytest.xfail("splines._local_uniform: for k=0 on uniform knots 1.000, 1.001, ..., x exactly "
-                     "on interior knot t_m gets B_{m-1} = 1 instead of B_m = 1 ((x - t_0)/h rounds "
-                     "below m); cox_de_boor and the general path give B_m")
     gaps = torch.full((8,), 1e-3, dtype=torch.float64) if uniform else torch.linspace(1e-3, 2e-3, 8, dtype=torch.float64)
     knots = (1.0 + torch.cat([torch.zeros(1, dtype=torch.float64), gaps.cumsum(0)]))[None, :]
     x = knots.T.clone()
