@@ -136,12 +136,17 @@ class KANLayer(nn.Module):
         return self.forward_unchecked(x)
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
-        """``forward`` without the input checks (the model checks its input once)."""
+        """``forward`` without the input checks (the model checks its input once).
+
+        The base term is folded into the same matrix multiply as the splines: each input
+        contributes G + k basis values and ``b(x_i)``, so ``y = features @ weightᵀ`` with
+        features (batch, in·(G + k + 1)) and weight (out, in·(G + k + 1)).
+        """
         numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
-        base = BASE_FUNCTIONS[self.base_fn](x) @ (self.scale_base * numeric).T
-        weight = self.coef * (self.scale_sp * numeric).unsqueeze(-1)  # (out, in, G + k)
-        basis = self.basis(x).reshape(x.shape[0], weight[0].numel())  # (batch, in·(G + k))
-        y = torch.addmm(base, basis, weight.reshape(self.out_dim, -1).T)
+        features = torch.cat([self.basis(x), BASE_FUNCTIONS[self.base_fn](x).unsqueeze(-1)], dim=-1)
+        weight = torch.cat([self.coef * self.scale_sp.unsqueeze(-1), self.scale_base.unsqueeze(-1)], dim=-1)
+        weight = weight * numeric.unsqueeze(-1)  # (out, in, G + k + 1)
+        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
         if self.has_symbolic:
             y = y + self.symbolic_activations(x).sum(dim=2)
         return y

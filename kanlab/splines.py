@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+import weakref
 from collections.abc import Sequence
 
 import torch
@@ -148,8 +149,28 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     return dense.reshape(*lead, in_dim, n_basis)
 
 
+# id(knots) -> (weak reference to knots, knots._version, step); entries vanish with the tensor.
+_STEP_CACHE: dict[int, tuple[weakref.ref, int, torch.Tensor | None]] = {}
+
+
 def _uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
-    """Each row's knot spacing (in_dim, 1) when every row is uniform, else None."""
+    """Each row's knot spacing (in_dim, 1) when every row is uniform, else None.
+
+    Cached per knots tensor (and its in-place version), so layers pay for the check once.
+    """
+    if knots.requires_grad:
+        return _compute_uniform_step(knots)
+    key = id(knots)
+    cached = _STEP_CACHE.get(key)
+    if cached is not None and cached[0]() is knots and cached[1] == knots._version:
+        return cached[2]
+    step = _compute_uniform_step(knots)
+    ref = weakref.ref(knots, lambda _, key=key: _STEP_CACHE.pop(key, None))
+    _STEP_CACHE[key] = (ref, knots._version, step)
+    return step
+
+
+def _compute_uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
     if knots.shape[1] < 2:
         return None
     gaps = knots.diff(dim=1)
@@ -189,15 +210,15 @@ def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Te
         span = span - ((xf < cur) & (span > 0)).long()
     # The fraction from the nearest knot (not from t_0) keeps float32 round-off at a few ulps.
     t_span = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
-    frac = (xf - t_span) / step[:, 0]
+    frac = torch.where(inside, (xf - t_span) / step[:, 0], 0.0)  # far outside: no inf powers
     if k == 0:
         return span, inside.unsqueeze(-1).to(xf.dtype)
-    # Horner's rule on all k + 1 polynomials at once: local = Σ_p f^p·P[p].
-    poly = _cardinal_polynomials(k, xf.dtype, str(xf.device))
-    f = frac.unsqueeze(-1)
-    local = poly[k].expand(*frac.shape, k + 1)
-    for p in range(k - 1, -1, -1):
-        local = torch.addcmul(poly[p], local, f)
+    # All k + 1 polynomials at once: local = [1, f, f², ..., f^k] @ P.
+    powers = [torch.ones_like(frac), frac]
+    for _ in range(2, k + 1):
+        powers.append(powers[-1] * frac)
+    powers = torch.stack(powers, dim=-1).reshape(-1, k + 1)
+    local = (powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))).reshape(*frac.shape, k + 1)
     # Clamp the round-off (~1e-17) below zero at the ends of a basis' support.
     local = local.clamp_min(0) * inside.unsqueeze(-1).to(xf.dtype)
     return span, local  # span: column of B_{s-k} in the k-padded dense row

@@ -105,7 +105,7 @@ def test_fit_affine_reports_canonical_parameters() -> None:
     a, b, c, d, _ = fit_affine(x, 3 * torch.exp(x + 1), "exp")
     np.testing.assert_allclose([a, b, c, d], [1, 0, 3 * math.e, 0], atol=1e-5)
     a, b, c, d, _ = fit_affine(x, 0.5 * (2 * x - 1) ** 2, "x^2")
-    np.testing.assert_allclose([a, b, c, d], [1, -0.5, 2, 0], atol=1e-5)
+    np.testing.assert_allclose([a, b, c, d], [1, -0.5, 2, 0], atol=1e-4)
 
 
 def test_fit_affine_r2_is_low_for_the_wrong_function() -> None:
