@@ -44,7 +44,8 @@ try:
     try:
         client.execute()
     except Exception as exc:
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+        error = f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:300]  # the exception line
     wall = time.perf_counter() - t0
 finally:
     shutil.rmtree(tmp, ignore_errors=True)

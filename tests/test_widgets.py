@@ -175,7 +175,8 @@ def test_ipympl_canvas_mode() -> None:
     assert matplotlib.get_backend().lower() == "agg"
     with pytest.raises(ValueError, match="canvas must be one of"):
         SplineExplorer(canvas="svg")
-    pytest.importorskip("ipympl")  # switches the backend to ipympl: %matplotlib widget
+    pytest.importorskip("ipympl")
+    matplotlib.use("module://ipympl.backend_nbagg")  # what %matplotlib widget does
     try:
         e = SplineExplorer(grid=4, k=2)  # "auto" follows the backend
         assert e.canvas_mode == "ipympl" and e.view is e.fig.canvas
@@ -320,19 +321,30 @@ def test_dashboard_stop_button_and_background() -> None:
 
 
 def test_dashboard_drawing_never_dominates(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
+    """Throttling, checked on a fake clock: training steps cost 10 ms, a redraw 50 ms."""
+    import types
 
     from kanlab.model import KAN
-    from kanlab.widgets import TrainingDashboard
+    from kanlab.widgets import TrainingDashboard, dashboard
 
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(dashboard, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
     ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
     dash = TrainingDashboard(every=1, min_interval=0.0, show_network=False, max_draw_fraction=0.2)
     original = dash.redraw
-    monkeypatch.setattr(dash, "redraw", lambda **kw: time.sleep(0.05) or original(**kw))
-    t0 = time.perf_counter()
-    model.fit(ds, opt="Adam", steps=30, callback=dash, progress=False)
-    wall = time.perf_counter() - t0
-    assert 1 <= dash.draw_count < 30 and dash.draw_seconds < 0.5 * wall  # unthrottled: ~0.8
+
+    def slow_redraw(**kw):
+        clock.now += 0.05
+        return original(**kw)
+
+    def timed_callback(m, step, history):
+        clock.now += 0.01
+        return dash(m, step, history)
+
+    monkeypatch.setattr(dash, "redraw", slow_redraw)
+    model.fit(ds, opt="Adam", steps=30, callback=timed_callback, progress=False)
+    assert 1 <= dash.draw_count < 30  # unthrottled it would draw at every one of the 30 steps
+    assert dash.draw_seconds <= 0.2 * clock.now + 0.05  # at most the budget plus one draw
 
 
 def test_dashboard_network_picture_when_plot_kan_exists() -> None:
