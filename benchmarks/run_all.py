@@ -22,7 +22,7 @@ import _common as C  # noqa: E402
 import summary as S  # noqa: E402
 
 HELPERS = {"_common", "run_all", "summary"}
-TIME_LIMIT_S = {"notebooks": 720, "fit_accuracy": 480}
+TIME_LIMIT_S = {"notebooks": 720, "fit_accuracy": 600, "layer_speed": 480}
 DEFAULT_LIMIT_S = 300
 
 

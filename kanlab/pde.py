@@ -123,7 +123,7 @@ def sin_sin_problem() -> PoissonProblem:
 def sin_sin_y2_problem() -> PoissonProblem:
     """u* = sin(πx)·sin(πy²) on [-1, 1]²: sharper in y near the top and bottom edges.
 
-    f = sin(πx)·(2π·cos(πy²) - (π² + 4π²y²)·sin(πy²)); g = u* (nonzero on y = ±1).
+    f = sin(πx)·(2π·cos(πy²) - (π² + 4π²y²)·sin(πy²)); g = u* (which is 0 on the whole boundary, since sin(π) = 0).
     """
     pi = math.pi
 

@@ -271,11 +271,11 @@ def plot_pde_solution(history: Any, snapshot: int = -1, label: str = "KAN") -> A
     extent = (lo, hi, lo, hi)
     vmax = float(np.abs(history.exact).max())
     log_err = np.log10(np.abs(u_hat - history.exact) + 1e-16)
-    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.4), layout="constrained")
     panels = [
         (history.exact, "exact u*(x, y)", {"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax}, "u"),
-        (u_hat, f"{label} prediction, step {step}", {"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax}, "u"),
-        (log_err, "log10 |prediction − exact|", {"cmap": "viridis"}, "log10 |error|"),
+        (u_hat, f"{label}, step {step}", {"cmap": "RdBu_r", "vmin": -vmax, "vmax": vmax}, "u"),
+        (log_err, "log10 |error|", {"cmap": "viridis"}, "log10 |u − u*|"),
     ]
     for ax, (img, title, kw, cbar) in zip(axes, panels):
         im = ax.imshow(img, origin="lower", extent=extent, **kw)
