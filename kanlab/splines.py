@@ -149,25 +149,29 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     return dense.reshape(*lead, in_dim, n_basis)
 
 
-# id(knots) -> (weak reference to knots, knots._version, step); entries vanish with the tensor.
-_STEP_CACHE: dict[int, tuple[weakref.ref, int, torch.Tensor | None]] = {}
+# id(knots) -> (weak reference, knots._version, {name: derived value}); entries vanish with
+# the tensor, and an in-place change of the knots (a new _version) invalidates them.
+_KNOT_CACHE: dict[int, tuple[weakref.ref, int, dict]] = {}
+
+
+def _cached(knots: torch.Tensor, name: str, compute):
+    """``compute(knots)``, remembered per knots tensor so a layer pays for it once per grid."""
+    if knots.requires_grad:
+        return compute(knots)
+    key = id(knots)
+    entry = _KNOT_CACHE.get(key)
+    if entry is None or entry[0]() is not knots or entry[1] != knots._version:
+        ref = weakref.ref(knots, lambda _, key=key: _KNOT_CACHE.pop(key, None))
+        entry = (ref, knots._version, {})
+        _KNOT_CACHE[key] = entry
+    if name not in entry[2]:
+        entry[2][name] = compute(knots)
+    return entry[2][name]
 
 
 def _uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
-    """Each row's knot spacing (in_dim, 1) when every row is uniform, else None.
-
-    Cached per knots tensor (and its in-place version), so layers pay for the check once.
-    """
-    if knots.requires_grad:
-        return _compute_uniform_step(knots)
-    key = id(knots)
-    cached = _STEP_CACHE.get(key)
-    if cached is not None and cached[0]() is knots and cached[1] == knots._version:
-        return cached[2]
-    step = _compute_uniform_step(knots)
-    ref = weakref.ref(knots, lambda _, key=key: _STEP_CACHE.pop(key, None))
-    _STEP_CACHE[key] = (ref, knots._version, step)
-    return step
+    """Each row's knot spacing (in_dim, 1) when every row is uniform, else None (cached)."""
+    return _cached(knots, "step", _compute_uniform_step)
 
 
 def _compute_uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
@@ -224,34 +228,66 @@ def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Te
     return span, local  # span: column of B_{s-k} in the k-padded dense row
 
 
-def _local_general(xf: torch.Tensor, knots: torch.Tensor, k: int):
-    """Any sorted knots: binary search for the interval, then the Cox–de Boor triangle."""
-    batch = xf.shape[0]
-    n_knots = knots.shape[1]
-    padded = extend_grid(knots, k) if k > 0 else knots  # (in_dim, n_knots + 2k)
-    span = torch.searchsorted(knots.contiguous(), xf.T.contiguous(), right=True).T - 1
-    inside = (span >= 0) & (xf <= knots[:, -1])
-    span = torch.where(span > n_knots - 2, n_knots - 2, span)
-    span = torch.where(span < 0, 0, span) + k  # index of t_s in the padded knots
-    if k > 0:
-        offsets = torch.arange(1 - k, k + 1, device=xf.device)
-        idx = span.unsqueeze(-1) + offsets  # (batch, in, 2k), always inside the padded knots
-        t_local = torch.gather(padded.expand(batch, -1, -1), 2, idx)  # t_{s-k+1} .. t_{s+k}
-    tiny = torch.finfo(xf.dtype).tiny
-    values = [inside.to(xf.dtype)]
+def _interval_polynomials(knots: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per knot interval, the k + 1 non-zero bases as polynomials of the local fraction f.
+
+    knots: (in_dim, K) -> (1/h (in_dim, K - 1), table (in_dim·(K - 1), k + 1, k + 1)) with
+    ``B_{s-k+r}(t_s + f·h_s) = Σ_p f^p·table[i·(K-1) + s, p, r]``. Built once per grid by running
+    the Cox–de Boor triangle on polynomial coefficients in float64 (no fitting, so no
+    conditioning loss); zero-length intervals get 1/h = 0.
+    """
+    in_dim, n_knots = knots.shape
+    t = extend_grid(knots.double(), k) if k > 0 else knots.double()  # pad so s - k + 1 >= 0
+    s = torch.arange(n_knots - 1, device=knots.device) + k  # each interval's index in t
+    h = t[:, s + 1] - t[:, s]  # (in, K - 1)
+
+    def linear(c0: torch.Tensor, c1: torch.Tensor) -> torch.Tensor:
+        poly = torch.zeros(*c0.shape, k + 1, dtype=torch.float64, device=knots.device)
+        poly[..., 0] = c0
+        if k > 0:
+            poly[..., 1] = c1
+        return poly
+
+    def times_linear(lin: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
+        shifted = torch.cat([torch.zeros_like(poly[..., :1]), poly[..., :-1]], dim=-1)
+        return lin[..., :1] * poly + lin[..., 1:2] * shifted
+
+    left = [None] + [linear(t[:, s] - t[:, s + 1 - m], h) for m in range(1, k + 1)]  # x - t_{s+1-m}
+    right = [None] + [linear(t[:, s + m] - t[:, s], -h) for m in range(1, k + 1)]  # t_{s+m} - x
+    values = [linear(torch.ones_like(h), torch.zeros_like(h))]
     for j in range(1, k + 1):
-        left = [xf - t_local[..., k - m] for m in range(1, j + 1)]  # left[m-1] = x - t_{s+1-m}
-        right = [t_local[..., k - 1 + m] - xf for m in range(1, j + 1)]  # right[m-1] = t_{s+m} - x
-        saved = None
+        saved = torch.zeros_like(values[0])
         new_values = []
         for r in range(j):
-            temp = values[r] / (right[r] + left[j - r - 1]).clamp_min(tiny)
-            term = right[r] * temp
-            new_values.append(term if saved is None else saved + term)
-            saved = left[j - r - 1] * temp
+            den = (t[:, s + r + 1] - t[:, s + 1 - j + r]).unsqueeze(-1)  # right[r+1] + left[j-r]
+            temp = torch.where(den > 0, values[r] / torch.where(den > 0, den, 1.0), 0.0)
+            new_values.append(saved + times_linear(right[r + 1], temp))
+            saved = times_linear(left[j - r], temp)
         new_values.append(saved)
         values = new_values
-    return span - k, torch.stack(values, dim=-1)  # (batch, in, k + 1): B_{s-k} .. B_s
+    table = torch.stack(values, dim=-1)  # (in, K - 1, powers, bases)
+    inv_h = torch.where(h > 0, 1.0 / torch.where(h > 0, h, 1.0), 0.0)
+    return inv_h.to(knots.dtype), table.reshape(-1, k + 1, k + 1).to(knots.dtype)
+
+
+def _local_general(xf: torch.Tensor, knots: torch.Tensor, k: int):
+    """Any sorted knots: binary search for the interval, then the interval's cached polynomials."""
+    n_knots = knots.shape[1]
+    inv_h, table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
+    span = torch.searchsorted(knots.contiguous(), xf.T.contiguous(), right=True).T - 1
+    inside = (span >= 0) & (xf <= knots[:, -1])
+    span = span.clamp(0, n_knots - 2)  # (batch, in): the interval [t_s, t_{s+1}]
+    t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+    h_inv = torch.gather(inv_h.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+    frac = torch.where(inside, (xf - t_span) * h_inv, 0.0)
+    powers = [torch.ones_like(frac)]
+    for _ in range(k):
+        powers.append(powers[-1] * frac)
+    powers = torch.stack(powers, dim=-1)  # (batch, in, k + 1)
+    rows = span + torch.arange(xf.shape[1], device=xf.device) * (n_knots - 1)
+    coefs = table[rows.reshape(-1)].reshape(*span.shape, k + 1, k + 1)
+    local = (powers.unsqueeze(-2) @ coefs).squeeze(-2) * inside.unsqueeze(-1).to(xf.dtype)
+    return span, local  # local: B_{s-k} .. B_s
 
 
 def spline_eval(x: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:
