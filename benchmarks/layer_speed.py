@@ -182,7 +182,8 @@ def main() -> int:
         p_ratio = med["pykan"] / med["floor"] if "pykan" in med and "floor" in med else None
         speedup = med["pykan"] / med["kanlab"] if "pykan" in med and "kanlab" in med else None
         best = ({k: v["min"] for k, v in r.items()} if "kanlab" in r and "floor" in r else None)
-        best_ratio = f"{best['kanlab'] / best['floor']:.1f}×" if best else "—"
+        min_ratio = best["kanlab"] / best["floor"] if best else None
+        best_ratio = f"{min_ratio:.1f}×" if best else "—"
         rows.append([
             f"{batch}, {i}→{o}", C.fmt_stat(r.get("kanlab")), C.fmt_stat(r.get("kanlab_xgrad")),
             C.fmt_stat(r.get("pykan")), C.fmt_stat(r.get("floor")), C.fmt_stat(r.get("mlp")),
@@ -192,11 +193,12 @@ def main() -> int:
         summary.append({
             "benchmark": "layer_speed",
             "metric": f"fwd+bwd step, batch {batch}, {i}→{o}",
-            "kanlab": f"{C.fmt_time(med.get('kanlab'))} ({ratio:.1f}× floor)" if ratio else "—",
+            "kanlab": (f"{C.fmt_time(med.get('kanlab'))}; {ratio:.1f}× floor "
+                       f"(of minima {min_ratio:.1f}×)") if ratio else "—",
             "reference": f"pykan {C.fmt_time(med.get('pykan'))}" if "pykan" in med else "pykan —",
             "note": (f"kanlab {speedup:.0f}× faster; " if speedup else "")
-            + (f"target ≤ {target:g}× floor: " + ("met" if ratio <= target else "MISSED")
-               if ratio else ""),
+            + (f"target ≤ {target:g}× floor: " + ("met" if max(ratio, min_ratio) <= target
+                                                   else "MISSED") if ratio else ""),
         })
     print(f"## Layer speed: forward + backward of one layer (float32, {threads} thread(s), "
           f"G={GRID}, k={K})\n")
@@ -218,8 +220,11 @@ def main() -> int:
     for where, msg in errors.items():
         print(f"\nerror in {where}: {msg}")
     print("\n" + C.machine_line())
+    name = "layer_speed" if threads == 2 else f"layer_speed_{threads}t"
+    for row in summary:
+        row["benchmark"] = name
     path = C.write_results(
-        "layer_speed", f"Layer speed (fwd+bwd, float32, {threads} threads)",
+        name, f"Layer speed (fwd+bwd, float32, {threads} threads)",
         {"headers": headers, "rows": rows}, summary,
         extra={"raw": results, "peak_extra_mib": mem, "errors": errors, "quick": quick},
     )

@@ -26,7 +26,7 @@ TARGET_SHAPE, TARGET_RATIO = (1024, 64, 64), 2.0
 def make_steps(batch: int, in_dim: int, out_dim: int):
     """(plain step, regularised step) closures on a one-layer KAN, as ``kanlab.train.fit`` runs them."""
     from kanlab import KAN
-    from kanlab.model import sparsity_penalty
+    from kanlab.train import predict_and_penalty
 
     model = KAN([in_dim, out_dim], grid=5, k=3, seed=0)
     gen = torch.Generator().manual_seed(1)
@@ -40,11 +40,7 @@ def make_steps(batch: int, in_dim: int, out_dim: int):
 
     def regularised(lamb: float = 0.01) -> None:
         model.zero_grad(set_to_none=True)
-        h, reg = x, x.new_zeros(())
-        for layer in model.layers:  # the same single pass as fit(): prediction and penalty
-            acts = layer.edge_activations(h)
-            reg = reg + sparsity_penalty(acts, 1.0, 2.0)
-            h = acts.sum(dim=2)
+        h, reg = predict_and_penalty(model, x, 1.0, 2.0)  # the same single pass as fit()
         loss = torch.mean((h - y) ** 2) + lamb * reg
         loss.backward()
 

@@ -164,12 +164,9 @@ class KAN(nn.Module):
 
     def regularization(self, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
         """The paper's sparsity penalty (Eqs. 2.17–2.20) summed over layers, for input x."""
-        total = x.new_zeros(())
-        for layer in self.layers:
-            acts = layer.edge_activations(x)
-            total = total + sparsity_penalty(acts, lamb_l1, lamb_entropy)
-            x = acts.sum(dim=2)
-        return total
+        from kanlab.train import predict_and_penalty
+
+        return predict_and_penalty(self, x, lamb_l1, lamb_entropy)[1]
 
     @torch.no_grad()
     def edge_scores(self, x: torch.Tensor | None = None) -> list[torch.Tensor]:
@@ -270,7 +267,11 @@ def sparsity_penalty(acts: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: flo
     ``|phi|_1`` is the mean over the batch of ``|phi(x)|``; S is the entropy of the normalised
     magnitudes ``p = |phi|_1 / Σ|phi|_1``. Introduced in 07_interpretability.
     """
-    l1 = acts.abs().mean(0)  # (out, in)
+    return penalty_from_l1(acts.abs().mean(0), lamb_l1, lamb_entropy)
+
+
+def penalty_from_l1(l1: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
+    """``μ1·Σ|phi|_1 + μ2·entropy(p)`` from one layer's edge norms ``l1`` (out, in)."""
     total = l1.sum()
     p = l1 / (total + 1e-12)
     entropy = -(p * torch.log(p + 1e-12)).sum()

@@ -72,8 +72,12 @@ def _power(p: float, parity: Callable | None) -> Callable:
 
 
 def _shift_gain(a: float, b: float, c: float, d: float) -> Affine:
-    """exp(u + b) = e^b·exp(u): absorb b into c, so b = 0."""
-    return (a, 0.0, c * math.exp(b), d) if abs(b) < 700 else (a, b, c, d)
+    """c·exp(u + b) = sign(c)·exp(u + b + log|c|): absorb |c| into b, so c = ±1.
+
+    (Absorbing b into c instead leaves c tiny when the exponent is large, e.g. 1e-8·exp(18 + ...),
+    and retraining the snapped edge then stalls on the badly scaled parameters.)
+    """
+    return (a, b + math.log(abs(c)), math.copysign(1.0, c), d) if c != 0 else (a, b, c, d)
 
 
 def _sinusoid(parity: Callable) -> Callable:

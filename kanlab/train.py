@@ -103,15 +103,10 @@ def fit(
     history: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
 
     def objective(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if lamb == 0:
+        if lamb == 0:  # no penalty: not even its bookkeeping
             return loss_fn(model(x), y), x.new_zeros(())
-        reg = x.new_zeros(())
-        h = x
-        for layer in model.layers:  # one pass gives both the prediction and the penalty
-            acts = layer.edge_activations(h)
-            reg = reg + _sparsity(acts, lamb_l1, lamb_entropy)
-            h = acts.sum(dim=2)
-        return loss_fn(h, y), reg
+        y_hat, reg = predict_and_penalty(model, x, lamb_l1, lamb_entropy)
+        return loss_fn(y_hat, y), reg
 
     bar = _progress_bar(steps, progress)
     for step in range(steps):
@@ -155,10 +150,21 @@ def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
     return closure
 
 
-def _sparsity(acts: torch.Tensor, lamb_l1: float, lamb_entropy: float) -> torch.Tensor:
-    from kanlab.model import sparsity_penalty
+def predict_and_penalty(
+    model: Any, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass through ``model``: its prediction and the paper's sparsity penalty (Eqs. 2.17–2.20).
 
-    return sparsity_penalty(acts, lamb_l1, lamb_entropy)
+    Each layer's edge norms come from ``KANLayer.edge_l1`` (no differentiable per-edge tensor).
+    """
+    from kanlab.model import penalty_from_l1
+
+    model._check_input(x)
+    reg = x.new_zeros(())
+    for layer in model.layers:
+        reg = reg + penalty_from_l1(layer.edge_l1(x), lamb_l1, lamb_entropy)
+        x = layer.forward_unchecked(x)
+    return x, reg
 
 
 def _make_optimizer(
