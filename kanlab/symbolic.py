@@ -163,6 +163,8 @@ def auto_symbolic(
     Layer by layer (later layers see the snapped earlier ones). Returns one record per edge:
     ``{"l", "i", "j", "name", "r2", "fixed"}``; edges below the threshold stay splines.
     """
+    if isinstance(r2_threshold, bool) or not isinstance(r2_threshold, (int, float)) or not 0 <= r2_threshold <= 1:
+        raise ValueError(f"r2_threshold must be a number in [0, 1], got {r2_threshold!r}")
     report = []
     for l, layer in enumerate(model.layers):
         for j in range(layer.out_dim):

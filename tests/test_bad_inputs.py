@@ -207,7 +207,6 @@ ROWS: list[Any] = [
     pytest.param(
         "auto-r2_threshold", lambda c: c["model"].auto_symbolic(lib=["x"], r2_threshold=2.0),
         ValueError, "r2_threshold", r"\[0, 1\]",
-        marks=xfail("symbolic.py auto_symbolic: r2_threshold=2.0 is accepted (silently snaps nothing)"),
     ),
     ("formula-not-snapped", lambda c: c["model"].formula(), ValueError, "still splines", r"fix_symbolic or auto_symbolic"),
     ("formula-var_names", lambda c: c["model"].formula(var_names=["a"]), ValueError, "var_names", r"2 names"),
