@@ -188,7 +188,7 @@ def main() -> int:
             f"{batch}, {i}→{o}", C.fmt_stat(r.get("kanlab")), C.fmt_stat(r.get("kanlab_xgrad")),
             C.fmt_stat(r.get("pykan")), C.fmt_stat(r.get("floor")), C.fmt_stat(r.get("mlp")),
             f"{ratio:.1f}×" if ratio else "—", best_ratio, f"≤ {target:g}×",
-            f"{p_ratio:.0f}×" if p_ratio else "—", f"{speedup:.0f}×" if speedup else "—",
+            f"{p_ratio:.0f}×" if p_ratio else "—", f"{speedup:.2g}×" if speedup else "—",
         ])
         summary.append({
             "benchmark": "layer_speed",
@@ -196,7 +196,7 @@ def main() -> int:
             "kanlab": (f"{C.fmt_time(med.get('kanlab'))}; {ratio:.1f}× floor "
                        f"(of minima {min_ratio:.1f}×)") if ratio else "—",
             "reference": f"pykan {C.fmt_time(med.get('pykan'))}" if "pykan" in med else "pykan —",
-            "note": (f"kanlab {speedup:.0f}× faster; " if speedup else "")
+            "note": (f"kanlab {speedup:.2g}× as fast; " if speedup else "")
             + (f"target ≤ {target:g}× floor: " + ("met" if max(ratio, min_ratio) <= target
                                                    else "MISSED") if ratio else ""),
         })
