@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from kanlab import splines
 from kanlab.layer import KANLayer
 
 CHECKPOINT_FORMAT = "kanlab-checkpoint"
@@ -139,8 +140,17 @@ class KAN(nn.Module):
         return self
 
     @torch.no_grad()
-    def refine(self, new_grid: int) -> KAN:
-        """Grid extension in place: every layer to ``new_grid`` intervals, function kept. Returns self."""
+    def refine(self, new_grid: int, x: torch.Tensor | None = None) -> KAN:
+        """Grid extension in place: every layer to ``new_grid`` intervals, function kept. Returns self.
+
+        Training can move a hidden layer's values outside its grid, where splines are 0; a finer
+        grid on the old range would then change the function there. So the grids are first
+        updated from ``x`` (default: the inputs of the last ``fit``; pass the training inputs),
+        which keeps the function on those samples, and then refined exactly (nested grids).
+        """
+        splines.check_grid_and_order(new_grid, self.k)
+        if x is not None or self.train_input is not None:
+            self.update_grid(self._data_or_train_input(x))
         for layer in self.layers:
             layer.refine(new_grid)
         self.config["grid"] = new_grid

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any, TypeAlias
 
-from kanlab.scalar import Tensor
+from kanlab.scalar_engine import Tensor
 
 Basis: TypeAlias = "Tensor | float"  # a basis value: a Tensor, or the exact constant 0.0 / 1.0
 
