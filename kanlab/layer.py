@@ -142,14 +142,46 @@ class KANLayer(nn.Module):
         contributes G + k basis values and ``b(x_i)``, so ``y = features @ weightᵀ`` with
         features (batch, in·(G + k + 1)) and weight (out, in·(G + k + 1)).
         """
+        return self._output(x, self._features(x), self._weight())
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (batch, in) -> (batch, in, G + k + 1): the G + k bases, then the base function."""
+        return torch.cat([self.basis(x), BASE_FUNCTIONS[self.base_fn](x).unsqueeze(-1)], dim=-1)
+
+    def _weight(self) -> torch.Tensor:
+        """(out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked per numeric edge."""
         numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
-        features = torch.cat([self.basis(x), BASE_FUNCTIONS[self.base_fn](x).unsqueeze(-1)], dim=-1)
         weight = torch.cat([self.coef * self.scale_sp.unsqueeze(-1), self.scale_base.unsqueeze(-1)], dim=-1)
-        weight = weight * numeric.unsqueeze(-1)  # (out, in, G + k + 1)
+        return weight * numeric.unsqueeze(-1)
+
+    def _output(self, x: torch.Tensor, features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
         if self.has_symbolic:
             y = y + self.symbolic_activations(x).sum(dim=2)
         return y
+
+    def forward_and_l1(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The layer's output (batch, out) and every edge's ``|phi|_1`` (out, in) in one pass.
+
+        ``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|`` is differentiable here without
+        a differentiable (batch, out, in) tensor: with s = sign(phi) held constant,
+        ``mean_b |phi| = Σ_c weight[j, i, c]·mean_b(s·features[:, i, c])`` — two batched
+        contractions with the same value and (sub)gradient. This keeps a sparsity-regularised
+        step near 2x a plain one (07_interpretability).
+        """
+        features, weight = self._features(x), self._weight()
+        y = self._output(x, features, weight)
+        f_t = features.transpose(0, 1).contiguous()  # (in, batch, G + k + 1)
+        with torch.no_grad():  # signs of every edge's output, laid out (in, batch, out) for bmm
+            acts = torch.bmm(f_t, weight.permute(1, 2, 0))
+            if self.has_symbolic:
+                acts += self.symbolic_activations(x).permute(2, 0, 1)
+            sign_t = acts.sign_().transpose(1, 2)  # (in, out, batch)
+        mean_sf = torch.bmm(sign_t, f_t).transpose(0, 1) / x.shape[0]  # (out, in, G + k + 1)
+        l1 = (weight * mean_sf).sum(-1)
+        if self.has_symbolic:
+            l1 = l1 + (sign_t.permute(2, 1, 0) * self.symbolic_activations(x)).mean(0)
+        return y, l1
 
     @property
     def has_symbolic(self) -> bool:
@@ -179,27 +211,9 @@ class KANLayer(nn.Module):
     def edge_l1(self, x: torch.Tensor) -> torch.Tensor:
         """``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|``: x (batch, in) -> (out, in).
 
-        Differentiable, without a differentiable (batch, out, in) tensor: with s = sign(phi)
-        taken as a constant, ``mean_b |phi| = scale_base·mean_b(s·b(x)) + scale_sp·Σ_c coef_c·
-        mean_b(s·B_c(x))``, the same value and (sub)gradient for two batched contractions.
-        This keeps a sparsity-regularised step within ~2x a plain one (07_interpretability).
+        Differentiable; see ``forward_and_l1``. Introduced in 07_interpretability.
         """
-        numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
-        n = x.shape[0]
-        basis = self.basis(x).transpose(0, 1).contiguous()  # (in, batch, G + k)
-        base = BASE_FUNCTIONS[self.base_fn](x).T.unsqueeze(-1)  # (in, batch, 1)
-        with torch.no_grad():  # signs of every edge's output, laid out (in, batch, out) for bmm
-            weight = (self.coef * (self.scale_sp * numeric).unsqueeze(-1)).permute(1, 2, 0)
-            acts = torch.bmm(basis, weight).addcmul_(base, (self.scale_base * numeric).T.unsqueeze(1))
-            if self.has_symbolic:
-                acts += self.symbolic_activations(x).permute(2, 0, 1)
-            sign_t = acts.sign_().transpose(1, 2)  # (in, out, batch)
-        mean_sb = torch.bmm(sign_t, basis).transpose(0, 1) / n  # (out, in, G + k)
-        mean_base = torch.bmm(sign_t, base)[..., 0].T / n  # (out, in)
-        l1 = (self.scale_base * mean_base + self.scale_sp * (self.coef * mean_sb).sum(-1)) * numeric
-        if self.has_symbolic:
-            l1 = l1 + (sign_t.permute(2, 1, 0) * self.symbolic_activations(x)).mean(0)
-        return l1
+        return self.forward_and_l1(x)[1]
 
     def spline_part(self, x: torch.Tensor) -> torch.Tensor:
         """``Σ_c coef[j, i, c]·B_c(x_i)`` without scales: x (batch, in) -> (batch, out, in)."""

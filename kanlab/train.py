@@ -162,8 +162,8 @@ def predict_and_penalty(
     model._check_input(x)
     reg = x.new_zeros(())
     for layer in model.layers:
-        reg = reg + penalty_from_l1(layer.edge_l1(x), lamb_l1, lamb_entropy)
-        x = layer.forward_unchecked(x)
+        x, l1 = layer.forward_and_l1(x)
+        reg = reg + penalty_from_l1(l1, lamb_l1, lamb_entropy)
     return x, reg
 
 
