@@ -70,6 +70,7 @@ def main() -> None:
         model = train(rank, world_size, steps=args.steps, lr=args.lr)
         if rank == 0 and args.save:
             print(f"saved {model.save(args.save)}")
+        dist.barrier()  # every rank finishes before any tears the process group down
     finally:
         dist.destroy_process_group()
 

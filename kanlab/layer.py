@@ -151,8 +151,9 @@ class KANLayer(nn.Module):
     def _weight(self) -> torch.Tensor:
         """(out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked per numeric edge."""
         numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
-        weight = torch.cat([self.coef * self.scale_sp.unsqueeze(-1), self.scale_base.unsqueeze(-1)], dim=-1)
-        return weight * numeric.unsqueeze(-1)
+        # Masks multiply the (out, in) scales, not the (out, in, G + k + 1) weight: one big op less.
+        scale_sp, scale_base = self.scale_sp * numeric, self.scale_base * numeric
+        return torch.cat([self.coef * scale_sp.unsqueeze(-1), scale_base.unsqueeze(-1)], dim=-1)
 
     def _output(self, x: torch.Tensor, features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T

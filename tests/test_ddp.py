@@ -69,6 +69,7 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
         rows = slice(rank * half, (rank + 1) * half)
         losses = _train(ddp, list(ddp.parameters()), x[rows], y[rows])
         torch.save({"state": model.state_dict(), "losses": losses}, Path(out_dir) / f"rank{rank}.pt")
+        dist.barrier()  # no rank tears gloo down while another still talks to it (else: abort)
     finally:
         dist.destroy_process_group()
 
