@@ -188,6 +188,8 @@ def _round_floats(expr: Any, precision: int) -> Any:
     reps = {}
     for f in expr.atoms(sympy.Float):
         r = round(float(f), precision)
+        if not math.isfinite(r):  # beyond float64 (e.g. a huge exp gain): keep sympy's value
+            continue
         if r == int(r):
             reps[f] = sympy.Integer(int(r))
         else:

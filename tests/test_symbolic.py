@@ -293,3 +293,13 @@ def test_formula_lists_one_expression_per_output() -> None:
                                    (0, 0, 1): ("x", (2.0, 0.0, 1.0, 1.0))})
     t = sympy.Symbol("t")
     assert model.formula(var_names=[t]) == [sympy.sin(t), 2 * t + 1]
+
+
+def test_rounding_keeps_constants_beyond_float64() -> None:
+    """A snapped exp with a huge gain can leave constants like 1e400 in the formula; rounding
+    must keep them instead of failing (it did: OverflowError in the README's quick start)."""
+    from kanlab.symbolic import _round_floats
+
+    x = sympy.Symbol("x")
+    rounded = _round_floats(sympy.Float("1e400") * x + sympy.Float(0.123456), 2)
+    assert rounded.has(sympy.Float("1e400")) and rounded.has(sympy.Float(0.12, 2))
