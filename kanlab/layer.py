@@ -142,24 +142,23 @@ class KANLayer(nn.Module):
         contributes G + k basis values and ``b(x_i)``, so ``y = features @ weightᵀ`` with
         features (batch, in·(G + k + 1)) and weight (out, in·(G + k + 1)).
         """
-        return self._output(x, self._features(x), self._weight())
+        features, weight = self._features(x), self._weight()
+        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
+        return y + self.symbolic_activations(x).sum(dim=2) if self.has_symbolic else y
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         """x (batch, in) -> (batch, in, G + k + 1): the G + k bases, then the base function."""
         return torch.cat([self.basis(x), BASE_FUNCTIONS[self.base_fn](x).unsqueeze(-1)], dim=-1)
 
     def _weight(self) -> torch.Tensor:
-        """(out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked per numeric edge."""
+        """(out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked per numeric edge.
+
+        ``phi[j, i](x_i) = Σ_c weight[j, i, c]·features[:, i, c]`` for every numeric edge.
+        """
         numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
         # Masks multiply the (out, in) scales, not the (out, in, G + k + 1) weight: one big op less.
         scale_sp, scale_base = self.scale_sp * numeric, self.scale_base * numeric
         return torch.cat([self.coef * scale_sp.unsqueeze(-1), scale_base.unsqueeze(-1)], dim=-1)
-
-    def _output(self, x: torch.Tensor, features: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
-        if self.has_symbolic:
-            y = y + self.symbolic_activations(x).sum(dim=2)
-        return y
 
     def forward_and_l1(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The layer's output (batch, out) and every edge's ``|phi|_1`` (out, in) in one pass.
@@ -171,17 +170,19 @@ class KANLayer(nn.Module):
         step near 2x a plain one (07_interpretability).
         """
         features, weight = self._features(x), self._weight()
-        y = self._output(x, features, weight)
+        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
+        symbolic = self.symbolic_activations(x) if self.has_symbolic else None  # (batch, out, in)
         f_t = features.transpose(0, 1).contiguous()  # (in, batch, G + k + 1)
         with torch.no_grad():  # signs of every edge's output, laid out (in, batch, out) for bmm
             acts = torch.bmm(f_t, weight.permute(1, 2, 0))
-            if self.has_symbolic:
-                acts += self.symbolic_activations(x).permute(2, 0, 1)
+            if symbolic is not None:
+                acts += symbolic.permute(2, 0, 1)
             sign_t = acts.sign_().transpose(1, 2)  # (in, out, batch)
         mean_sf = torch.bmm(sign_t, f_t).transpose(0, 1) / x.shape[0]  # (out, in, G + k + 1)
         l1 = (weight * mean_sf).sum(-1)
-        if self.has_symbolic:
-            l1 = l1 + (sign_t.permute(2, 1, 0) * self.symbolic_activations(x)).mean(0)
+        if symbolic is not None:
+            y = y + symbolic.sum(dim=2)
+            l1 = l1 + (sign_t.permute(2, 1, 0) * symbolic).mean(0)
         return y, l1
 
     @property
@@ -201,13 +202,8 @@ class KANLayer(nn.Module):
         (it builds the per-edge tensor that ``forward`` avoids).
         """
         self.check_input(x)
-        numeric = self.mask * (1 - self.sym_mask)
-        spline = torch.einsum("bic,oic->boi", self.basis(x), self.coef)
-        base = BASE_FUNCTIONS[self.base_fn](x).unsqueeze(1)  # (batch, 1, in)
-        acts = (self.scale_base * base + self.scale_sp * spline) * numeric
-        if self.has_symbolic:
-            acts = acts + self.symbolic_activations(x)
-        return acts
+        acts = torch.einsum("bic,oic->boi", self._features(x), self._weight())
+        return acts + self.symbolic_activations(x) if self.has_symbolic else acts
 
     def edge_l1(self, x: torch.Tensor) -> torch.Tensor:
         """``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|``: x (batch, in) -> (out, in).
@@ -285,20 +281,8 @@ class KANLayer(nn.Module):
         are nested: the old spline is reproduced exactly up to round-off). Introduced in
         06_function_fitting.
         """
-        splines.check_grid_and_order(new_grid, self.k)
-        old_points = self.knots[:, self.k : self.k + self.grid + 1]
-        new_points = _interp_rows(old_points, new_grid + 1)
-        knots = splines.extend_grid(new_points, self.k)
-        samples = _interp_rows(old_points, 4 * (new_grid + self.k) + 1).T  # (n, in)
+        knots = splines.refine_knots(self.knots, self.k, new_grid)
+        samples = splines.grid_samples(self.knots, self.k, 4 * (new_grid + self.k) + 1)  # (n, in)
         values = self.spline_part(samples)
         self.coef = nn.Parameter(splines.curve_to_coef(samples, values, knots, self.k, ridge=0.0))
         self.knots = knots
-
-
-def _interp_rows(points: torch.Tensor, n: int) -> torch.Tensor:
-    """Piecewise-linear resampling of each row of sorted ``points`` (in, m) at n even fractions."""
-    m = points.shape[1]
-    pos = torch.linspace(0, m - 1, n, dtype=points.dtype, device=points.device)
-    lo = pos.floor().long().clamp(max=m - 2)
-    frac = pos - lo
-    return points[:, lo] * (1 - frac) + points[:, lo + 1] * frac

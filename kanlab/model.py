@@ -136,7 +136,7 @@ class KAN(nn.Module):
         self._check_input(x)
         for layer in self.layers:
             layer.update_grid(x)
-            x = layer(x)
+            x = layer.forward_unchecked(x)
         return self
 
     @torch.no_grad()

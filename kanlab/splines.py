@@ -386,12 +386,26 @@ def adaptive_knots(
     return extend_grid(points, k)
 
 
-def refine_knots(knots: torch.Tensor, k: int, new_grid: int) -> torch.Tensor:
-    """Uniform knots with ``new_grid`` intervals on the same range as ``knots``' grid.
+def grid_samples(knots: torch.Tensor, k: int, n: int) -> torch.Tensor:
+    """n points per input spread along its grid (piecewise-linearly between grid points).
 
-    knots: (in_dim, G + 2k + 1) -> (in_dim, new_grid + 2k + 1). Introduced in 02_bsplines.
+    knots: (in_dim, G + 2k + 1) -> (n, in_dim); the first and last are the grid's ends. On a
+    uniform grid these are evenly spaced; on an adapted grid they follow its density.
+    """
+    points = knots[:, k : knots.shape[1] - k]  # (in_dim, G + 1) grid points
+    m = points.shape[1]
+    pos = torch.linspace(0, m - 1, n, dtype=points.dtype, device=points.device)
+    lo = pos.floor().long().clamp(max=m - 2)
+    frac = pos - lo
+    return (points[:, lo] * (1 - frac) + points[:, lo + 1] * frac).T
+
+
+def refine_knots(knots: torch.Tensor, k: int, new_grid: int) -> torch.Tensor:
+    """Knots with ``new_grid`` intervals on the same grid range, placed along the old grid.
+
+    knots: (in_dim, G + 2k + 1) -> (in_dim, new_grid + 2k + 1). Uniform knots stay uniform; on
+    any grid, G -> m·G inserts points between the old ones, so the spline spaces are nested and
+    refinement reproduces a spline exactly. Introduced in 02_bsplines.
     """
     check_grid_and_order(new_grid, k)
-    g = num_intervals(knots, k)
-    r = torch.stack([knots[:, k], knots[:, k + g]], dim=1)
-    return uniform_knots(knots.shape[0], new_grid, k, r, dtype=knots.dtype, device=knots.device)
+    return extend_grid(grid_samples(knots, k, new_grid + 1).T, k)
