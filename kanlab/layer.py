@@ -8,20 +8,13 @@ vectorised form (one basis tensor, one matrix multiply) in 05_vectorized_kan.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from kanlab import splines
-
-BASE_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "silu": nn.functional.silu,
-    "identity": lambda x: x,
-    "zero": torch.zeros_like,
-    "tanh": torch.tanh,
-    "gelu": nn.functional.gelu,
-}
+from kanlab import fused, splines
+from kanlab.fused import BASE_FUNCTIONS
+from kanlab.utils import all_finite
 
 
 def _check_dim(name: str, value: int) -> None:
@@ -122,7 +115,7 @@ class KANLayer(nn.Module):
             )
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"x must have shape (batch, {self.in_dim}), got {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
+        if not all_finite(x):
             raise ValueError("x contains NaN or inf; the KAN's inputs must be finite numbers")
 
     # ----------------------------------------------------------------- forward
@@ -140,25 +133,28 @@ class KANLayer(nn.Module):
 
         The base term is folded into the same matrix multiply as the splines: each input
         contributes G + k basis values and ``b(x_i)``, so ``y = features @ weightᵀ`` with
-        features (batch, in·(G + k + 1)) and weight (out, in·(G + k + 1)).
+        features (batch, in·(G + k + 1)) and weight (out, in·(G + k + 1)), computed as one
+        autograd node with a hand-written backward pass (``kanlab.fused``).
         """
-        features, weight = self._features(x), self._weight()
-        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
+        y = fused.spline_linear(x, *self._weight_parts(), self.knots, self.k, self.base_fn)
         return y + self.symbolic_activations(x).sum(dim=2) if self.has_symbolic else y
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
         """x (batch, in) -> (batch, in, G + k + 1): the G + k bases, then the base function."""
-        return torch.cat([self.basis(x), BASE_FUNCTIONS[self.base_fn](x).unsqueeze(-1)], dim=-1)
+        return fused.features(x, self.knots, self.k, self.base_fn)
+
+    def _weight_parts(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(coef, scale_sp, scale_base, numeric): what ``fused.weight`` combines; numeric masks
+        out masked and symbolic edges."""
+        numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
+        return self.coef, self.scale_sp, self.scale_base, numeric
 
     def _weight(self) -> torch.Tensor:
         """(out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked per numeric edge.
 
         ``phi[j, i](x_i) = Σ_c weight[j, i, c]·features[:, i, c]`` for every numeric edge.
         """
-        numeric = self.mask * (1 - self.sym_mask) if self.has_symbolic else self.mask
-        # Masks multiply the (out, in) scales, not the (out, in, G + k + 1) weight: one big op less.
-        scale_sp, scale_base = self.scale_sp * numeric, self.scale_base * numeric
-        return torch.cat([self.coef * scale_sp.unsqueeze(-1), scale_base.unsqueeze(-1)], dim=-1)
+        return fused.weight(*self._weight_parts())
 
     def forward_and_l1(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The layer's output (batch, out) and every edge's ``|phi|_1`` (out, in) in one pass.
@@ -166,24 +162,17 @@ class KANLayer(nn.Module):
         ``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|`` is differentiable here without
         a differentiable (batch, out, in) tensor: with s = sign(phi) held constant,
         ``mean_b |phi| = Σ_c weight[j, i, c]·mean_b(s·features[:, i, c])`` — two batched
-        contractions with the same value and (sub)gradient. This keeps a sparsity-regularised
-        step near 2x a plain one (07_interpretability).
+        contractions with the same value and (sub)gradient (``fused.l1_sign_trick``). This keeps
+        a sparsity-regularised step near 2x a plain one (07_interpretability).
         """
+        if not self.has_symbolic:
+            return fused.spline_linear_l1(x, *self._weight_parts(), self.knots, self.k, self.base_fn)
         features, weight = self._features(x), self._weight()
-        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
-        symbolic = self.symbolic_activations(x) if self.has_symbolic else None  # (batch, out, in)
-        f_t = features.transpose(0, 1).contiguous()  # (in, batch, G + k + 1)
-        with torch.no_grad():  # signs of every edge's output, laid out (in, batch, out) for bmm
-            acts = torch.bmm(f_t, weight.permute(1, 2, 0))
-            if symbolic is not None:
-                acts += symbolic.permute(2, 0, 1)
-            sign_t = acts.sign_().transpose(1, 2)  # (in, out, batch)
-        mean_sf = torch.bmm(sign_t, f_t).transpose(0, 1) / x.shape[0]  # (out, in, G + k + 1)
-        l1 = (weight * mean_sf).sum(-1)
-        if symbolic is not None:
-            y = y + symbolic.sum(dim=2)
-            l1 = l1 + (sign_t.permute(2, 1, 0) * symbolic).mean(0)
-        return y, l1
+        y = features.reshape(x.shape[0], -1) @ weight.reshape(self.out_dim, -1).T
+        symbolic = self.symbolic_activations(x)  # (batch, out, in)
+        l1, sign_t = fused.l1_sign_trick(features, weight, extra=symbolic)
+        y = y + symbolic.sum(dim=2)
+        return y, l1 + (sign_t.permute(1, 2, 0) * symbolic).mean(0)
 
     @property
     def has_symbolic(self) -> bool:

@@ -127,26 +127,157 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     x: (..., in_dim); knots: (in_dim, G + 2k + 1) -> (..., in_dim, G + k).
 
     Each x lies in one knot interval ``[t_s, t_{s+1})`` and only the k + 1 bases
-    ``B_{s-k} .. B_s`` are non-zero there. We find s by binary search, run the Cox–de Boor
-    triangle on those k + 1 values only (The NURBS Book, algorithm A2.2) and scatter them into
-    the dense result. Same numbers as ``cox_de_boor`` for any sorted knots, uniform or not;
-    differentiable (twice, for PDE Laplacians) in x. Introduced in 05_vectorized_kan.
+    ``B_{s-k} .. B_s`` are non-zero there; on that interval they are polynomials of the
+    fraction ``f = (x - t_s)/(t_{s+1} - t_s)`` (see ``LocalSupport``). We evaluate those k + 1
+    polynomials and scatter them into the dense result. Same numbers as ``cox_de_boor`` for any
+    sorted knots, uniform or not; differentiable (twice, for PDE Laplacians) in x.
+    Introduced in 05_vectorized_kan.
     """
     _check_knots(x, knots, k)
     lead = x.shape[:-1]
-    in_dim, n_knots = knots.shape
-    n_basis = n_knots - k - 1
-    xf = x.reshape(-1, in_dim)  # (batch, in_dim)
+    n_basis = knots.shape[1] - k - 1
+    support = local_support(x.reshape(-1, knots.shape[0]), knots, k)
+    dense = support.scatter(support.values(), n_basis)  # (batch, G + k, in)
+    return dense.transpose(1, 2).reshape(*lead, knots.shape[0], n_basis)
+
+
+class LocalSupport:
+    """Where each input sits on its knots, and the k + 1 bases that are non-zero there.
+
+    For x in ``[t_s, t_{s+1})`` with fraction ``f = (x - t_s)/h_s``, the non-zero bases are
+    polynomials ``B_{s-k+r}(x) = Σ_p f^p·coefs[p, r]`` (r = 0..k): the same coefficients for
+    every interval of uniform knots (the cardinal B-spline), per interval otherwise (looked up
+    for every input). ``values()`` and ``derivatives()`` evaluate them by Horner's rule, laid out
+    (k + 1, batch, in) so every elementwise op runs over contiguous memory; ``scatter`` places
+    them into dense rows laid out (batch, bases, in) and ``gather`` is its transpose. This is the
+    fast path of ``bspline_basis`` and of the fused KAN layer (``kanlab.fused``); outside
+    ``[t_0, t_{G+2k}]`` every value is 0.
+
+    Fields (batch N, in_dim I): ``span`` (N, I) long, the interval s; ``frac`` (N, I), f (0
+    outside the knots); ``inv_h`` (N, I) or (I,), 1/h_s; ``inside`` (N, I) bool; ``coefs``
+    (k + 1 powers, k + 1 bases, N, I), or (k + 1, k + 1, 1, 1) for uniform knots.
+    """
+
+    def __init__(self, span, frac, inv_h, inside, coefs, k: int) -> None:
+        self.span, self.frac, self.inv_h, self.inside = span, frac, inv_h, inside
+        self.coefs, self.k = coefs, k
+
+    def _horner(self, derivative: bool = False) -> torch.Tensor:
+        """``Σ_p f^p·coefs[p]`` (or its d/df): (k + 1, N, I). In place unless differentiating."""
+        f, k, coefs = self.frac, self.k, self.coefs
+        shape = (k + 1, *f.shape)
+        lowest = 1 if derivative else 0
+        grad = torch.is_grad_enabled() and f.requires_grad
+        out = coefs[k] * k if derivative and k > 1 else coefs[k]
+        for p in range(k - 1, lowest - 1, -1):
+            weight = p if derivative else 1
+            if grad or p == k - 1:  # the first product makes a new tensor of the full shape
+                out = out * f
+                out = out + coefs[p] * weight if weight != 1 else out + coefs[p]
+            else:
+                out.mul_(f).add_(coefs[p], alpha=weight)
+        return out.expand(shape).clone() if out.shape != shape else out
+
+    def values(self) -> torch.Tensor:
+        """``B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots."""
+        local = self._horner()
+        if torch.is_grad_enabled() and local.requires_grad:
+            return local.clamp_min(0) * self.inside
+        return local.clamp_min_(0).mul_(self.inside)  # clamp: round-off (~1e-17) below 0 at support ends
+
+    def derivatives(self) -> torch.Tensor:
+        """``d/dx B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots."""
+        if self.k == 0:
+            return self.frac.new_zeros(1, *self.frac.shape)
+        return self._horner(derivative=True) * (self.inv_h * self.inside)
+
+    def columns(self) -> torch.Tensor:
+        """(N, k + 1, I): the rows of ``B_{s-k} .. B_s`` in a dense column padded by k on top."""
+        return (self.span + _offsets(self.k, self.span.device)).transpose(0, 1)
+
+    def scatter(self, local: torch.Tensor, n_basis: int, extra: int = 0) -> torch.Tensor:
+        """Dense (N, n_basis + extra, I) from local values (k + 1, N, I); ``extra`` rows are 0.
+
+        Bases that do not exist (B_m with m < 0 or m >= n_basis: partial bases near the ends of
+        the knots) land in padding that is cut off.
+        """
+        n, i = self.span.shape
+        padded = local.new_zeros(n, n_basis + 2 * self.k + max(extra, 1), i)
+        src = local.transpose(0, 1)
+        if torch.is_grad_enabled() and local.requires_grad:
+            padded = padded.scatter_add(1, self.columns(), src)
+        else:
+            padded.scatter_add_(1, self.columns(), src)
+        if extra:
+            padded[:, self.k + n_basis : self.k + n_basis + extra] = 0
+        return padded[:, self.k : self.k + n_basis + extra]
+
+    def gather(self, dense: torch.Tensor, n_basis: int) -> torch.Tensor:
+        """The transpose of ``scatter``: (N, >= n_basis, I) -> the k + 1 local rows (k + 1, N, I).
+
+        Bases that do not exist read row 0 or n_basis - 1 here; their values from ``values()``
+        and ``derivatives()`` must be zeroed by the caller (``existing()``).
+        """
+        rows = self.columns().sub(self.k).clamp_(0, n_basis - 1)
+        return torch.gather(dense, 1, rows).transpose(0, 1)
+
+    def existing(self, n_basis: int) -> torch.Tensor:
+        """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, n_basis))."""
+        index = self.span + (_offsets(self.k, self.span.device) - self.k)
+        return (index >= 0) & (index < n_basis)
+
+
+@functools.lru_cache(maxsize=32)
+def _offsets(k: int, device: torch.device) -> torch.Tensor:
+    """(k + 1, 1, 1) long tensor 0..k: a column index per local basis."""
+    return torch.arange(k + 1, device=device).view(-1, 1, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _row_starts(in_dim: int, n_intervals: int, device: torch.device) -> torch.Tensor:
+    """(in_dim,) long: the first row of each input's intervals in the per-interval tables."""
+    return torch.arange(in_dim, device=device) * n_intervals
+
+
+def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport:
+    """Locate every x of xf (N, in_dim) on its knots (in_dim, K); see ``LocalSupport``.
+
+    Uniform knots: the interval by division. Any other sorted knots: by binary search. ``frac``
+    is measured from the interval's own left knot (not from t_0), which keeps float32 round-off
+    at a few ulps; it is differentiable in x.
+    """
+    n_knots = knots.shape[1]
     step = _uniform_step(knots)
     if step is not None:
-        span, local = _local_uniform(xf, knots, k, step)
+        inv_h = _cached(knots, "inv_step", lambda t: 1.0 / step[:, 0])
+        u = (xf - knots[:, 0]) * inv_h
+        inside = (u >= 0) & (u <= n_knots - 1)
+        span = u.detach().floor().clamp_(0, n_knots - 2).long()
+        if k == 0:  # order 0 jumps at knots: fix spans that round-off put one interval off
+            span = _fix_span_at_knots(xf, knots, span)
+        t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+        coefs = _cardinal_polynomials(k, xf.dtype, str(xf.device)).unsqueeze(-1)  # (k+1, k+1, 1, 1)
     else:
-        span, local = _local_general(xf, knots, k)
-    # Scatter the k + 1 local values into a dense row padded by k on each side, drop the padding.
-    column = span.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
-    dense = torch.zeros(xf.shape[0], in_dim, n_basis + 2 * k, dtype=x.dtype, device=x.device)
-    dense = dense.scatter_add_(2, column, local)[..., k : k + n_basis]
-    return dense.reshape(*lead, in_dim, n_basis)
+        table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
+        span = torch.searchsorted(knots, xf.detach().T.contiguous(), right=True).T - 1
+        inside = (span >= 0) & (xf <= knots[:, -1])
+        span = span.clamp_(0, n_knots - 2)
+        rows = (span + _row_starts(xf.shape[1], n_knots - 1, xf.device)).reshape(-1)
+        looked_up = table.index_select(0, rows)  # (N·I, 2 + (k + 1)²): t_s, 1/h_s, polynomials
+        t_span, inv_h = looked_up[:, 0].view(span.shape), looked_up[:, 1].view(span.shape)
+        coefs = looked_up[:, 2:].T.contiguous().view(k + 1, k + 1, *span.shape)
+    frac = torch.where(inside, (xf - t_span) * inv_h, 0.0)  # far outside: 0, so no inf powers
+    return LocalSupport(span, frac, inv_h, inside, coefs, k)
+
+
+def _fix_span_at_knots(xf: torch.Tensor, knots: torch.Tensor, span: torch.Tensor) -> torch.Tensor:
+    """Move spans that division round-off put one interval too low or too high (order 0 only)."""
+    n_knots = knots.shape[1]
+    expanded = knots.expand(xf.shape[0], -1, -1)
+    nxt = torch.gather(expanded, 2, (span + 1).clamp(max=n_knots - 1).unsqueeze(-1)).squeeze(-1)
+    span = span + ((xf >= nxt) & (span < n_knots - 2)).long()
+    cur = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
+    return span - ((xf < cur) & (span > 0)).long()
 
 
 # id(knots) -> (weak reference, knots._version, {name: derived value}); entries vanish with
@@ -189,52 +320,27 @@ def _compute_uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
 
 @functools.lru_cache(maxsize=32)
 def _cardinal_polynomials(k: int, dtype: torch.dtype, device: str) -> torch.Tensor:
-    """(k + 1, k + 1) matrix P with ``B_{s-k+r}(t_s + f·h) = Σ_p f^p·P[p, r]`` on uniform knots.
+    """(k + 1, k + 1, 1) table with ``B_{s-k+r}(t_s + f·h) = Σ_p f^p·table[p, r, 0]``, uniform knots.
 
     Computed once per (k, dtype, device) from the Cox–de Boor recursion in float64.
     """
+    if k == 0:  # the indicator of the interval
+        return torch.ones(1, 1, 1, dtype=dtype, device=device)  # (powers, bases, 1)
     knots = torch.arange(2 * k + 2, dtype=torch.float64)[None, :]
     f = (torch.arange(k + 1, dtype=torch.float64) + 0.5) / (k + 1)
     values = cox_de_boor((k + f)[:, None], knots, k)[:, 0, :]  # (k + 1 points, k + 1 bases)
     vander = torch.linalg.vander(f, N=k + 1)  # (points, powers)
-    return torch.linalg.solve(vander, values).to(dtype=dtype, device=device)
+    table = torch.linalg.solve(vander, values)  # (powers, bases)
+    return table.unsqueeze(-1).to(dtype=dtype, device=device)
 
 
-def _local_uniform(xf: torch.Tensor, knots: torch.Tensor, k: int, step: torch.Tensor):
-    """Uniform knots: interval by division, local values as polynomials of the fraction."""
-    n_knots = knots.shape[1]
-    u = (xf - knots[:, 0]) / step[:, 0]
-    inside = (u >= 0) & (u <= n_knots - 1)
-    span = u.detach().floor().clamp(0, n_knots - 2).long()
-    expanded = knots.expand(xf.shape[0], -1, -1)
-    if k == 0:  # order 0 jumps at knots: fix spans that round-off put one interval too low/high
-        nxt = torch.gather(expanded, 2, (span + 1).clamp(max=n_knots - 1).unsqueeze(-1)).squeeze(-1)
-        span = span + ((xf >= nxt) & (span < n_knots - 2)).long()
-        cur = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
-        span = span - ((xf < cur) & (span > 0)).long()
-    # The fraction from the nearest knot (not from t_0) keeps float32 round-off at a few ulps.
-    t_span = torch.gather(expanded, 2, span.unsqueeze(-1)).squeeze(-1)
-    frac = torch.where(inside, (xf - t_span) / step[:, 0], 0.0)  # far outside: no inf powers
-    if k == 0:
-        return span, inside.unsqueeze(-1).to(xf.dtype)
-    # All k + 1 polynomials at once: local = [1, f, f², ..., f^k] @ P.
-    powers = [torch.ones_like(frac), frac]
-    for _ in range(2, k + 1):
-        powers.append(powers[-1] * frac)
-    powers = torch.stack(powers, dim=-1).reshape(-1, k + 1)
-    local = (powers @ _cardinal_polynomials(k, xf.dtype, str(xf.device))).reshape(*frac.shape, k + 1)
-    # Clamp the round-off (~1e-17) below zero at the ends of a basis' support.
-    local = local.clamp_min(0) * inside.unsqueeze(-1).to(xf.dtype)
-    return span, local  # span: column of B_{s-k} in the k-padded dense row
-
-
-def _interval_polynomials(knots: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _interval_polynomials(knots: torch.Tensor, k: int) -> torch.Tensor:
     """Per knot interval, the k + 1 non-zero bases as polynomials of the local fraction f.
 
-    knots: (in_dim, K) -> (1/h (in_dim, K - 1), table (in_dim·(K - 1), k + 1, k + 1)) with
-    ``B_{s-k+r}(t_s + f·h_s) = Σ_p f^p·table[i·(K-1) + s, p, r]``. Built once per grid by running
-    the Cox–de Boor triangle on polynomial coefficients in float64 (no fitting, so no
-    conditioning loss); zero-length intervals get 1/h = 0.
+    knots: (in_dim, K) -> table (in_dim·(K - 1), 2 + (k + 1)²): row ``i·(K - 1) + s`` holds
+    ``t_s``, ``1/h_s`` and then ``P[p, r]`` (p-major) with ``B_{s-k+r}(t_s + f·h_s) = Σ_p f^p·P[p, r]``.
+    Built once per grid by running the Cox–de Boor triangle on polynomial coefficients in
+    float64 (no fitting, so no conditioning loss); zero-length intervals get 1/h = 0.
     """
     in_dim, n_knots = knots.shape
     t = extend_grid(knots.double(), k) if k > 0 else knots.double()  # pad so s - k + 1 >= 0
@@ -265,29 +371,9 @@ def _interval_polynomials(knots: torch.Tensor, k: int) -> tuple[torch.Tensor, to
             saved = times_linear(left[j - r], temp)
         new_values.append(saved)
         values = new_values
-    table = torch.stack(values, dim=-1)  # (in, K - 1, powers, bases)
-    inv_h = torch.where(h > 0, 1.0 / torch.where(h > 0, h, 1.0), 0.0)
-    return inv_h.to(knots.dtype), table.reshape(-1, k + 1, k + 1).to(knots.dtype)
-
-
-def _local_general(xf: torch.Tensor, knots: torch.Tensor, k: int):
-    """Any sorted knots: binary search for the interval, then the interval's cached polynomials."""
-    n_knots = knots.shape[1]
-    inv_h, table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
-    span = torch.searchsorted(knots.contiguous(), xf.T.contiguous(), right=True).T - 1
-    inside = (span >= 0) & (xf <= knots[:, -1])
-    span = span.clamp(0, n_knots - 2)  # (batch, in): the interval [t_s, t_{s+1}]
-    t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
-    h_inv = torch.gather(inv_h.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
-    frac = torch.where(inside, (xf - t_span) * h_inv, 0.0)
-    powers = [torch.ones_like(frac)]
-    for _ in range(k):
-        powers.append(powers[-1] * frac)
-    powers = torch.stack(powers, dim=-1)  # (batch, in, k + 1)
-    rows = span + torch.arange(xf.shape[1], device=xf.device) * (n_knots - 1)
-    coefs = table[rows.reshape(-1)].reshape(*span.shape, k + 1, k + 1)
-    local = (powers.unsqueeze(-2) @ coefs).squeeze(-2) * inside.unsqueeze(-1).to(xf.dtype)
-    return span, local  # local: B_{s-k} .. B_s
+    table = torch.stack(values, dim=-1).reshape(-1, (k + 1) ** 2)  # (in·(K - 1), powers·bases)
+    inv_h = torch.where(h > 0, 1.0 / torch.where(h > 0, h, 1.0), 0.0).reshape(-1, 1)
+    return torch.cat([t[:, s].reshape(-1, 1), inv_h, table], dim=1).to(knots.dtype)
 
 
 def spline_eval(x: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor, k: int) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -18,3 +19,14 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def all_finite(x: torch.Tensor) -> bool:
+    """True when ``x`` has no NaN or inf; one reduction in the common case.
+
+    The sum of finite numbers is finite unless it overflows, so only a non-finite sum pays for
+    the elementwise check (this runs on every forward pass).
+    """
+    if x.numel() == 0 or math.isfinite(float(x.detach().sum())):
+        return True
+    return bool(torch.isfinite(x).all())

@@ -1,0 +1,279 @@
+"""A KAN layer's spline-linear map as one autograd node, with its backward pass written out.
+
+A KAN layer is ``y = features(x) @ weightᵀ``: per input i the G + k B-spline values and the
+base function ``b(x_i)`` (``features``, (batch, in·(G + k + 1))), times the scaled spline
+coefficients (``weight``, (out, in·(G + k + 1))). Built from ordinary torch ops, one pass
+records ~20 autograd nodes, and for the small layers of the paper's examples (2 → 5 → 1) their
+dispatch costs more than the arithmetic. Here the forward pass computes the features without
+recording anything and the backward pass is the chain rule done by hand:
+
+* ``grad_weight = grad_yᵀ · features`` (one matrix multiply);
+* ``grad_x[b, i] = Σ_c (grad_y · weight)[b, i, c] · ∂features[b, i, c]/∂x[b, i]`` — only the
+  k + 1 bases that are non-zero at x (local support) and the base function contribute.
+
+Higher derivatives (PDE Laplacians need d²y/dx² and then the gradient of that) are exact too:
+when the backward pass itself is being recorded (``create_graph=True``), it differentiates a
+recomputation with ordinary, twice-differentiable torch ops instead. ``KANLayer`` uses
+``spline_linear`` in its forward pass and ``spline_linear_l1`` when training with the sparsity
+penalty (07_interpretability). Introduced in 05_vectorized_kan.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from kanlab import splines
+
+Fn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _silu_derivative(x: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+def _gelu_derivative(x: torch.Tensor) -> torch.Tensor:
+    cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+    return cdf + x * torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _tanh_derivative(x: torch.Tensor) -> torch.Tensor:
+    return 1 - torch.tanh(x) ** 2
+
+
+BASE_FUNCTIONS: dict[str, Fn] = {
+    "silu": nn.functional.silu,
+    "identity": lambda x: x,
+    "zero": torch.zeros_like,
+    "tanh": torch.tanh,
+    "gelu": nn.functional.gelu,
+}
+BASE_DERIVATIVES: dict[str, Fn] = {
+    "silu": _silu_derivative,
+    "identity": torch.ones_like,
+    "zero": torch.zeros_like,
+    "tanh": _tanh_derivative,
+    "gelu": _gelu_derivative,
+}
+
+
+def features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
+    """x (batch, in) -> (batch, in, G + k + 1): the G + k bases, then ``b(x_i)``; differentiable."""
+    base = BASE_FUNCTIONS[base_fn](x).unsqueeze(-1)
+    return torch.cat([splines.bspline_basis(x, knots, k), base], dim=-1)
+
+
+def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, n_basis: int, base_fn: str) -> torch.Tensor:
+    """``features`` from a located x, laid out basis-major: (batch, (G + k + 1)·in); no autograd.
+
+    Column c·in + i of a sample is feature c of input i (the layout ``LocalSupport.scatter``
+    writes fastest). The result is a strided view into the padded scatter buffer: matrix
+    multiplies read it in place (row stride > row length), so nothing is copied.
+    """
+    dense = support.scatter(support.values(), n_basis, extra=1)  # (batch, G + k + 1, in) view
+    dense[:, n_basis] = BASE_FUNCTIONS[base_fn](x)
+    return dense.flatten(1)
+
+
+# Features of inputs that do not require grad and are used again (the training set in full-batch
+# training: LBFGS evaluates the first layer on the same x dozens of times per grid), stored per
+# knots tensor so a grid update or refinement drops them. Stored on the second use of an input,
+# so one-off tensors (a hidden layer's output) never are; keyed by the input's identity,
+# storage and version counter, so any in-place change through torch invalidates them.
+_MAX_STORED_INPUTS = 4
+_MAX_STORED_BYTES = 128 * 2**20
+
+
+def _data_features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
+    """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused."""
+    store = splines._cached(knots, "data-features", lambda _: {})
+    key = (id(x), x._version, x.data_ptr(), tuple(x.shape), x.stride(), k, base_fn)
+    entry = store.get(key)
+    if entry is not None and entry[0]() is x and entry[1] is not None:
+        return entry[1]
+    feats = _features_no_grad(x, splines.local_support(x, knots, k), knots.shape[1] - k - 1, base_fn)
+    if entry is not None and entry[0]() is x:  # second use: keep it, if it is not huge
+        if feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:
+            store[key] = (entry[0], feats)
+        return feats
+    while len(store) >= _MAX_STORED_INPUTS:
+        store.pop(next(iter(store)))
+    store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None)
+    return feats
+
+
+def weight(coef: torch.Tensor, scale_sp: torch.Tensor, scale_base: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+    """The layer's weight (out, in, G + k + 1): ``scale_sp·coef`` then ``scale_base``, masked; differentiable.
+
+    ``phi[j, i](x_i) = Σ_c weight[j, i, c]·features[:, i, c]`` for every numeric edge
+    (``numeric`` (out, in) is 1 for a numeric edge, 0 for a masked or symbolic one).
+    """
+    scale_sp, scale_base = scale_sp * numeric, scale_base * numeric
+    return torch.cat([coef * scale_sp.unsqueeze(-1), scale_base.unsqueeze(-1)], dim=-1)
+
+
+def _weight_no_grad(coef, scale_sp, scale_base, numeric) -> torch.Tensor:
+    """``weight`` laid out basis-major, (out, G + k + 1, in), in one pass over ``coef``; no autograd."""
+    out_dim, in_dim, n_basis = coef.shape
+    w = coef.new_empty(out_dim, n_basis + 1, in_dim)
+    torch.mul(coef.transpose(1, 2), (scale_sp * numeric).unsqueeze(1), out=w[:, :n_basis])
+    torch.mul(scale_base, numeric, out=w[:, n_basis])
+    return w
+
+
+class _Pass:
+    """What the backward pass needs from a forward pass (kept on the autograd context)."""
+
+    def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str) -> None:
+        self.x, self.params, self.knots, self.k, self.base_fn = x, params, knots, k, base_fn
+        self.n_basis = knots.shape[1] - k - 1
+        if x.requires_grad:  # the backward pass needs the local support for grad_x
+            self.support = splines.local_support(x, knots, k)
+            self.feats = _features_no_grad(x, self.support, self.n_basis, base_fn)  # (batch, C·in)
+        else:
+            self.support, self.feats = None, _data_features(x, knots, k, base_fn)
+        self.w_bm = _weight_no_grad(*params)  # (out, C, in)
+        self.needs = ctx.needs_input_grad[:5]
+
+    def output(self) -> torch.Tensor:
+        return self.feats @ self.w_bm.flatten(1).T
+
+    def input_gradient(self, grad_features: torch.Tensor) -> torch.Tensor:
+        """``Σ_c grad_features[b, c, i]·∂features[b, c, i]/∂x[b, i]`` -> (batch, in).
+
+        grad_features: (batch, G + k + 1, in). Only the k + 1 local bases and ``b`` depend on x.
+        """
+        support, n_basis = self.support, self.n_basis
+        slopes = support.derivatives().mul_(support.existing(n_basis))
+        spline = (support.gather(grad_features, n_basis) * slopes).sum(0)
+        return spline + grad_features[:, n_basis] * BASE_DERIVATIVES[self.base_fn](self.x)
+
+    def grads(self, grad_y: torch.Tensor, grad_w_extra: torch.Tensor | None = None,
+              grad_f_extra: torch.Tensor | None = None) -> tuple:
+        """Gradients for (x, coef, scale_sp, scale_base, numeric) from ``grad_y`` (batch, out).
+
+        ``grad_w_extra`` (out, C, in) and ``grad_f_extra`` (batch, C, in): further gradients of
+        the weight and of the features (from the sparsity penalty).
+        """
+        coef, scale_sp, scale_base, numeric = self.params
+        batch, in_dim = self.x.shape
+        n = self.n_basis
+        grad_x = grad_coef = grad_sp = grad_base = None
+        if any(self.needs[1:4]):
+            g = (grad_y.T @ self.feats).view(-1, n + 1, in_dim)  # d/d weight, basis-major
+            if grad_w_extra is not None:
+                g = g + grad_w_extra
+            if self.needs[1]:
+                grad_coef = coef.new_empty(coef.shape)
+                torch.mul(g[:, :n].transpose(1, 2), (scale_sp * numeric).unsqueeze(-1), out=grad_coef)
+            if self.needs[2]:
+                grad_sp = (g[:, :n] * coef.transpose(1, 2)).sum(1) * numeric
+            if self.needs[3]:
+                grad_base = g[:, n] * numeric
+        if self.needs[0]:
+            grad_f = (grad_y @ self.w_bm.flatten(1)).view(batch, n + 1, in_dim)
+            if grad_f_extra is not None:
+                grad_f = grad_f + grad_f_extra
+            grad_x = self.input_gradient(grad_f)
+        return grad_x, grad_coef, grad_sp, grad_base, None
+
+
+def _recomputed_grads(ctx, inputs, recompute, grad_outputs) -> tuple:
+    """Gradients of a differentiable recomputation, keeping their graph (double backward)."""
+    needs = ctx.needs_input_grad[: len(inputs)]
+    wanted = [t for t, need in zip(inputs, needs, strict=True) if need]
+    with torch.enable_grad():
+        outputs = recompute()
+        pairs = [(o, g) for o, g in zip(outputs, grad_outputs, strict=True) if g is not None]
+        grads = iter(torch.autograd.grad(
+            [o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True
+        ))
+    return (*(next(grads) if need else None for need in needs), None, None, None)
+
+
+class _SplineLinear(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, coef, scale_sp, scale_base, numeric, knots, k, base_fn):
+        ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
+        ctx.state = _Pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
+        return ctx.state.output()
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        inputs, state = ctx.saved_tensors, ctx.state
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a differentiable recomputation
+            return _recomputed_grads(ctx, inputs, lambda: (_reference(state, *inputs)[0],), (grad_y,))
+        return (*state.grads(grad_y), None, None, None)
+
+
+class _SplineLinearL1(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, coef, scale_sp, scale_base, numeric, knots, k, base_fn):
+        ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
+        state = ctx.state = _Pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
+        batch, in_dim = x.shape
+        f_t = state.feats.view(batch, -1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
+        w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
+        sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
+        # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
+        mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).div_(batch).permute(2, 1, 0)  # (out, C, in)
+        ctx.mean_sf, ctx.sign_t = mean_sf, (sign_t if ctx.needs_input_grad[0] else None)
+        return state.output(), (state.w_bm * mean_sf).sum(1)
+
+    @staticmethod
+    def backward(ctx, grad_y, grad_l1):
+        inputs, state = ctx.saved_tensors, ctx.state
+        if torch.is_grad_enabled():
+            return _recomputed_grads(ctx, inputs, lambda: _reference(state, *inputs, l1=True), (grad_y, grad_l1))
+        grad_f = None
+        if ctx.needs_input_grad[0]:
+            weighted_sign = ctx.sign_t * (grad_l1.T / inputs[0].shape[0]).unsqueeze(1)  # (in, batch, out)
+            grad_f = torch.bmm(weighted_sign, state.w_bm.permute(2, 0, 1)).permute(1, 2, 0)  # (batch, C, in)
+        return (*state.grads(grad_y, grad_l1.unsqueeze(1) * ctx.mean_sf, grad_f), None, None, None)
+
+
+def _reference(state: _Pass, x, coef, scale_sp, scale_base, numeric, l1: bool = False) -> tuple:
+    """The same pass with ordinary differentiable torch ops (for double backward)."""
+    feats = features(x, state.knots, state.k, state.base_fn)  # (batch, in, C)
+    w = weight(coef, scale_sp, scale_base, numeric)
+    y = feats.reshape(x.shape[0], -1) @ w.reshape(w.shape[0], -1).T
+    return (y, l1_sign_trick(feats, w)[0]) if l1 else (y,)
+
+
+def l1_sign_trick(
+    feats: torch.Tensor, w3: torch.Tensor, extra: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The spline part of every edge's ``|phi|_1`` from features (batch, in, C), weight (out, in, C).
+
+    With s = sign(phi) held constant, ``mean_b |phi[j, i]| = Σ_c w3[j, i, c]·mean_b(s·feats[:, i, c])``:
+    the same value and (sub)gradient as the direct formula, without a differentiable (batch,
+    out, in) tensor. ``extra`` (batch, out, in): other terms of phi (symbolic edges) that count
+    for the sign. Returns (l1 (out, in), signs laid out (in, batch, out)).
+    """
+    f_t = feats.transpose(0, 1)  # (in, batch, C)
+    with torch.no_grad():
+        acts = torch.bmm(f_t, w3.permute(1, 2, 0))  # (in, batch, out)
+        if extra is not None:
+            acts += extra.permute(2, 0, 1)
+        sign_t = acts.sign_()  # (in, batch, out)
+    mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).permute(2, 0, 1) / feats.shape[0]  # (out, in, C)
+    return (w3 * mean_sf).sum(-1), sign_t
+
+
+def spline_linear(x, coef, scale_sp, scale_base, numeric, knots, k: int, base_fn: str) -> torch.Tensor:
+    """A KAN layer's numeric edges summed per output: x (batch, in) -> (batch, out).
+
+    ``y[b, j] = Σ_{i,c} weight[j, i, c]·features(x)[b, i, c]`` with ``weight`` built from coef
+    (out, in, G + k), scale_sp and scale_base (out, in) and the 0/1 ``numeric`` mask (out, in).
+    """
+    return _SplineLinear.apply(x, coef, scale_sp, scale_base, numeric, knots, k, base_fn)
+
+
+def spline_linear_l1(x, coef, scale_sp, scale_base, numeric, knots, k: int, base_fn: str) -> tuple:
+    """``spline_linear`` and every edge's ``|phi|_1`` (out, in) in one pass (see ``l1_sign_trick``)."""
+    return _SplineLinearL1.apply(x, coef, scale_sp, scale_base, numeric, knots, k, base_fn)
