@@ -20,9 +20,10 @@ penalty (07_interpretability). Introduced in 05_vectorized_kan.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -75,35 +76,55 @@ def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, n_basis: i
     writes fastest). The result is a strided view into the padded scatter buffer: matrix
     multiplies read it in place (row stride > row length), so nothing is copied.
     """
-    dense = support.scatter(support.values(), n_basis, extra=1)  # (batch, G + k + 1, in) view
-    dense[:, n_basis] = BASE_FUNCTIONS[base_fn](x)
+    dense = support.scatter(support.values(clamp=False), n_basis, extra=1, clear=False)  # (batch, C, in)
+    if base_fn == "silu":
+        torch.ops.aten.silu.out(x, out=dense[:, n_basis])
+    else:
+        dense[:, n_basis] = BASE_FUNCTIONS[base_fn](x)
     return dense.flatten(1)
 
 
 # Features of inputs that do not require grad and are used again (the training set in full-batch
 # training: LBFGS evaluates the first layer on the same x dozens of times per grid), stored per
 # knots tensor so a grid update or refinement drops them. Stored on the second use of an input,
-# so one-off tensors (a hidden layer's output) never are; keyed by the input's identity,
-# storage and version counter, so any in-place change through torch invalidates them.
+# so one-off tensors (a hidden layer's output) never are. A stored entry keeps a copy of its
+# input and is used only while the input still equals it exactly, so no change to x (in place,
+# through .data or through a NumPy view) can return stale features.
 _MAX_STORED_INPUTS = 4
 _MAX_STORED_BYTES = 128 * 2**20
+_REUSE = {"enabled": True}
+
+
+@contextlib.contextmanager
+def reuse_features(enabled: bool) -> Iterator[None]:
+    """Turn the reuse of a repeated input's features on or off inside a ``with`` block.
+
+    On by default. Off makes every pass compute its basis (what ``benchmarks/layer_speed.py``
+    measures: the cost of a layer, not of a cache lookup).
+    """
+    previous, _REUSE["enabled"] = _REUSE["enabled"], bool(enabled)
+    try:
+        yield
+    finally:
+        _REUSE["enabled"] = previous
 
 
 def _data_features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
     """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused."""
     store = splines._cached(knots, "data-features", lambda _: {})
-    key = (id(x), x._version, x.data_ptr(), tuple(x.shape), x.stride(), k, base_fn)
+    key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, base_fn)
     entry = store.get(key)
-    if entry is not None and entry[0]() is x and entry[1] is not None:
-        return entry[1]
+    alive = entry is not None and entry[0]() is x
+    if alive and entry[2] is not None and torch.equal(x, entry[1]):
+        return entry[2]
     feats = _features_no_grad(x, splines.local_support(x, knots, k), knots.shape[1] - k - 1, base_fn)
-    if entry is not None and entry[0]() is x:  # second use: keep it, if it is not huge
-        if feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:
-            store[key] = (entry[0], feats)
+    if alive and feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:  # used again: keep it
+        store[key] = (entry[0], x.clone(), feats)
         return feats
-    while len(store) >= _MAX_STORED_INPUTS:
-        store.pop(next(iter(store)))
-    store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None)
+    if not alive:
+        while len(store) >= _MAX_STORED_INPUTS:
+            store.pop(next(iter(store)))
+        store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None, None)
     return feats
 
 
@@ -132,7 +153,7 @@ class _Pass:
     def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str) -> None:
         self.x, self.params, self.knots, self.k, self.base_fn = x, params, knots, k, base_fn
         self.n_basis = knots.shape[1] - k - 1
-        if x.requires_grad:  # the backward pass needs the local support for grad_x
+        if x.requires_grad or not _REUSE["enabled"]:  # backward needs the local support for grad_x
             self.support = splines.local_support(x, knots, k)
             self.feats = _features_no_grad(x, self.support, self.n_basis, base_fn)  # (batch, C·in)
         else:
@@ -217,7 +238,7 @@ class _SplineLinearL1(torch.autograd.Function):
         ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
         state = ctx.state = _Pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
         batch, in_dim = x.shape
-        f_t = state.feats.view(batch, -1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
+        f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
         w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
         sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
         # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
@@ -241,7 +262,7 @@ def _reference(state: _Pass, x, coef, scale_sp, scale_base, numeric, l1: bool = 
     """The same pass with ordinary differentiable torch ops (for double backward)."""
     feats = features(x, state.knots, state.k, state.base_fn)  # (batch, in, C)
     w = weight(coef, scale_sp, scale_base, numeric)
-    y = feats.reshape(x.shape[0], -1) @ w.reshape(w.shape[0], -1).T
+    y = feats.reshape(x.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
     return (y, l1_sign_trick(feats, w)[0]) if l1 else (y,)
 
 

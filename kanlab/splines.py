@@ -171,19 +171,23 @@ class LocalSupport:
         out = coefs[k] * k if derivative and k > 1 else coefs[k]
         for p in range(k - 1, lowest - 1, -1):
             weight = p if derivative else 1
-            if grad or p == k - 1:  # the first product makes a new tensor of the full shape
-                out = out * f
-                out = out + coefs[p] * weight if weight != 1 else out + coefs[p]
-            else:
-                out.mul_(f).add_(coefs[p], alpha=weight)
+            if grad:
+                out = out * f + (coefs[p] * weight if weight != 1 else coefs[p])
+            else:  # the first product makes a new tensor of the full shape; then in place
+                out = out * f if p == k - 1 else out.mul_(f)
+                out.add_(coefs[p], alpha=weight)
         return out.expand(shape).clone() if out.shape != shape else out
 
-    def values(self) -> torch.Tensor:
-        """``B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots."""
+    def values(self, clamp: bool = True) -> torch.Tensor:
+        """``B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots.
+
+        ``clamp`` lifts the round-off (~1e-17) below 0 at the ends of a basis' support, so the
+        bases are exactly non-negative.
+        """
         local = self._horner()
         if torch.is_grad_enabled() and local.requires_grad:
-            return local.clamp_min(0) * self.inside
-        return local.clamp_min_(0).mul_(self.inside)  # clamp: round-off (~1e-17) below 0 at support ends
+            return (local.clamp_min(0) if clamp else local) * self.inside
+        return (local.clamp_min_(0) if clamp else local).mul_(self.inside)
 
     def derivatives(self) -> torch.Tensor:
         """``d/dx B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots."""
@@ -195,11 +199,12 @@ class LocalSupport:
         """(N, k + 1, I): the rows of ``B_{s-k} .. B_s`` in a dense column padded by k on top."""
         return (self.span + _offsets(self.k, self.span.device)).transpose(0, 1)
 
-    def scatter(self, local: torch.Tensor, n_basis: int, extra: int = 0) -> torch.Tensor:
+    def scatter(self, local: torch.Tensor, n_basis: int, extra: int = 0, clear: bool = True) -> torch.Tensor:
         """Dense (N, n_basis + extra, I) from local values (k + 1, N, I); ``extra`` rows are 0.
 
         Bases that do not exist (B_m with m < 0 or m >= n_basis: partial bases near the ends of
-        the knots) land in padding that is cut off.
+        the knots) land in padding that is cut off, or in the ``extra`` rows unless ``clear``
+        (for a caller that overwrites them).
         """
         n, i = self.span.shape
         padded = local.new_zeros(n, n_basis + 2 * self.k + max(extra, 1), i)
@@ -208,7 +213,7 @@ class LocalSupport:
             padded = padded.scatter_add(1, self.columns(), src)
         else:
             padded.scatter_add_(1, self.columns(), src)
-        if extra:
+        if extra and clear:
             padded[:, self.k + n_basis : self.k + n_basis + extra] = 0
         return padded[:, self.k : self.k + n_basis + extra]
 
@@ -242,21 +247,26 @@ def _row_starts(in_dim: int, n_intervals: int, device: torch.device) -> torch.Te
 def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport:
     """Locate every x of xf (N, in_dim) on its knots (in_dim, K); see ``LocalSupport``.
 
-    Uniform knots: the interval by division. Any other sorted knots: by binary search. ``frac``
-    is measured from the interval's own left knot (not from t_0), which keeps float32 round-off
-    at a few ulps; it is differentiable in x.
+    Uniform knots: the interval and the fraction by one division. Any other sorted knots: the
+    interval by binary search, the fraction from the interval's own left knot. ``frac`` is
+    differentiable in x.
     """
     n_knots = knots.shape[1]
     step = _uniform_step(knots)
     if step is not None:
-        inv_h = _cached(knots, "inv_step", lambda t: 1.0 / step[:, 0])
-        u = (xf - knots[:, 0]) * inv_h
-        inside = (u >= 0) & (u <= n_knots - 1)
-        span = u.detach().floor().clamp_(0, n_knots - 2).long()
+        inv_h, shift = _cached(knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0]))
+        u = torch.addcmul(shift, xf.detach(), inv_h)  # (x - t_0)/h: position on the knots
+        u_in = u.clamp(0, n_knots - 1)
+        inside = u_in == u
+        span = u_in.clamp_max_(n_knots - 2).long()  # s (u_in >= 0: truncation is floor)
         if k == 0:  # order 0 jumps at knots: fix spans that round-off put one interval off
             span = _fix_span_at_knots(xf, knots, span)
+        # The fraction from the interval's own left knot, not u - s: float32 keeps it to a few
+        # ulps instead of ulp(G), and it matches the knots exactly (grid extension relies on it).
         t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
+        frac = ((xf - t_span) * inv_h).clamp_(0, 1)
         coefs = _cardinal_polynomials(k, xf.dtype, str(xf.device)).unsqueeze(-1)  # (k+1, k+1, 1, 1)
+        return LocalSupport(span, frac, inv_h, inside, coefs, k)
     else:
         table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
         span = torch.searchsorted(knots, xf.detach().T.contiguous(), right=True).T - 1
