@@ -21,9 +21,11 @@ penalty (07_interpretability). Introduced in 05_vectorized_kan.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import weakref
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -109,23 +111,26 @@ def reuse_features(enabled: bool) -> Iterator[None]:
         _REUSE["enabled"] = previous
 
 
-def _data_features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
-    """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused."""
+def _reused(x: torch.Tensor, knots: torch.Tensor, k: int, kind: str, build: Callable) -> Any:
+    """``build(x, local_support(x))`` for an input that does not require grad, computed once per
+    grid if reused (``kind`` names what is built)."""
     store = splines._cached(knots, "data-features", lambda _: {})
-    key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, base_fn)
+    key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, kind)
     entry = store.get(key)
     alive = entry is not None and entry[0]() is x
     if alive and entry[2] is not None and torch.equal(x, entry[1]):
         return entry[2]
-    feats = _features_no_grad(x, splines.local_support(x, knots, k), knots.shape[1] - k - 1, base_fn)
-    if alive and feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:  # used again: keep it
-        store[key] = (entry[0], x.clone(), feats)
-        return feats
+    data = build(x, splines.local_support(x, knots, k))
+    size = sum(t.numel() * t.element_size() for t in data) if isinstance(data, tuple) else (
+        data.numel() * data.element_size())
+    if alive and size <= _MAX_STORED_BYTES:  # used again: keep it
+        store[key] = (entry[0], x.clone(), data)
+        return data
     if not alive:
         while len(store) >= _MAX_STORED_INPUTS:
             store.pop(next(iter(store)))
         store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None, None)
-    return feats
+    return data
 
 
 def weight(coef: torch.Tensor, scale_sp: torch.Tensor, scale_base: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
@@ -148,31 +153,59 @@ def _weight_no_grad(coef, scale_sp, scale_base, numeric) -> torch.Tensor:
 
 
 class _Pass:
-    """What the backward pass needs from a forward pass (kept on the autograd context)."""
+    """One forward pass on the dense basis, and what its backward pass needs (kept on the context)."""
 
     def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str) -> None:
         self.x, self.params, self.knots, self.k, self.base_fn = x, params, knots, k, base_fn
         self.n_basis = knots.shape[1] - k - 1
-        if x.requires_grad or not _REUSE["enabled"]:  # backward needs the local support for grad_x
-            self.support = splines.local_support(x, knots, k)
-            self.feats = _features_no_grad(x, self.support, self.n_basis, base_fn)  # (batch, C·in)
-        else:
-            self.support, self.feats = None, _data_features(x, knots, k, base_fn)
-        self.w_bm = _weight_no_grad(*params)  # (out, C, in)
         self.needs = ctx.needs_input_grad[:5]
+        self.w_bm = _weight_no_grad(*params)  # (out, C, in)
+        self.support = None  # the local support, kept only when grad_x is needed
+        if x.requires_grad or not _REUSE["enabled"]:
+            self.support = splines.local_support(x, knots, k)
+            self.data = self._build(x, self.support)
+        else:
+            self.data = _reused(x, knots, k, type(self).__name__, self._build)
+
+    def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
+        return _features_no_grad(x, support, self.n_basis, self.base_fn)  # (batch, C·in)
+
+    @property
+    def feats(self) -> torch.Tensor:
+        return self.data
 
     def output(self) -> torch.Tensor:
         return self.feats @ self.w_bm.flatten(1).T
+
+    def slopes(self) -> torch.Tensor:
+        """d/dx of the k + 1 local bases (k + 1, batch, in); 0 for bases that do not exist."""
+        return self.support.derivatives().mul_(self.support.existing(self.n_basis))
 
     def input_gradient(self, grad_features: torch.Tensor) -> torch.Tensor:
         """``Σ_c grad_features[b, c, i]·∂features[b, c, i]/∂x[b, i]`` -> (batch, in).
 
         grad_features: (batch, G + k + 1, in). Only the k + 1 local bases and ``b`` depend on x.
         """
-        support, n_basis = self.support, self.n_basis
-        slopes = support.derivatives().mul_(support.existing(n_basis))
-        spline = (support.gather(grad_features, n_basis) * slopes).sum(0)
-        return spline + grad_features[:, n_basis] * BASE_DERIVATIVES[self.base_fn](self.x)
+        spline = (self.support.gather(grad_features, self.n_basis) * self.slopes()).sum(0)
+        return spline + grad_features[:, self.n_basis] * BASE_DERIVATIVES[self.base_fn](self.x)
+
+    def weight_gradient(self, grad_y: torch.Tensor) -> torch.Tensor:
+        """d/d weight (out, C, in), basis-major."""
+        return (grad_y.T @ self.feats).view(grad_y.shape[1], self.n_basis + 1, -1)
+
+    def param_grads(self, g: torch.Tensor) -> tuple:
+        """(coef, scale_sp, scale_base) gradients from the weight's gradient g (out, C, in)."""
+        coef, scale_sp, _, numeric = self.params
+        n = self.n_basis
+        grad_coef = grad_sp = grad_base = None
+        if self.needs[1]:
+            grad_coef = coef.new_empty(coef.shape)
+            torch.mul(g[:, :n].transpose(1, 2), (scale_sp * numeric).unsqueeze(-1), out=grad_coef)
+        if self.needs[2]:
+            grad_sp = (g[:, :n] * coef.transpose(1, 2)).sum(1) * numeric
+        if self.needs[3]:
+            grad_base = g[:, n] * numeric
+        return grad_coef, grad_sp, grad_base
 
     def grads(self, grad_y: torch.Tensor, grad_w_extra: torch.Tensor | None = None,
               grad_f_extra: torch.Tensor | None = None) -> tuple:
@@ -181,27 +214,77 @@ class _Pass:
         ``grad_w_extra`` (out, C, in) and ``grad_f_extra`` (batch, C, in): further gradients of
         the weight and of the features (from the sparsity penalty).
         """
-        coef, scale_sp, scale_base, numeric = self.params
         batch, in_dim = self.x.shape
-        n = self.n_basis
-        grad_x = grad_coef = grad_sp = grad_base = None
+        grad_x, param_grads = None, (None, None, None)
         if any(self.needs[1:4]):
-            g = (grad_y.T @ self.feats).view(-1, n + 1, in_dim)  # d/d weight, basis-major
-            if grad_w_extra is not None:
-                g = g + grad_w_extra
-            if self.needs[1]:
-                grad_coef = coef.new_empty(coef.shape)
-                torch.mul(g[:, :n].transpose(1, 2), (scale_sp * numeric).unsqueeze(-1), out=grad_coef)
-            if self.needs[2]:
-                grad_sp = (g[:, :n] * coef.transpose(1, 2)).sum(1) * numeric
-            if self.needs[3]:
-                grad_base = g[:, n] * numeric
+            g = self.weight_gradient(grad_y)
+            param_grads = self.param_grads(g if grad_w_extra is None else g + grad_w_extra)
         if self.needs[0]:
-            grad_f = (grad_y @ self.w_bm.flatten(1)).view(batch, n + 1, in_dim)
-            if grad_f_extra is not None:
-                grad_f = grad_f + grad_f_extra
-            grad_x = self.input_gradient(grad_f)
-        return grad_x, grad_coef, grad_sp, grad_base, None
+            grad_f = (grad_y @ self.w_bm.flatten(1)).view(batch, self.n_basis + 1, in_dim)
+            grad_x = self.input_gradient(grad_f if grad_f_extra is None else grad_f + grad_f_extra)
+        return grad_x, *param_grads, None
+
+
+class _LocalPass(_Pass):
+    """A forward pass for layers with few outputs, on the k + 1 non-zero bases of each input only.
+
+    With ``out·(k + 1) < G + k + 1`` (typically the last layer of a regression KAN, out = 1) it
+    is cheaper to look up each edge's k + 1 active weights than to build the dense basis:
+    ``y[b, j] = Σ_i Σ_r B_{s-k+r}(x_bi)·weight[j, i, s-k+r] + b(x_bi)·weight[j, i, base]``, with
+    tensors of (k + 1, batch, in) per output instead of (batch, G + k + 1, in).
+    """
+
+    def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
+        n = self.n_basis
+        existing = support.existing(n)
+        values = support.values(clamp=False).mul_(existing)  # (k + 1, batch, in)
+        rows = support.columns().transpose(0, 1).sub(self.k).clamp_(0, n - 1)  # basis index
+        index = (rows * x.shape[1] + _arange(x.shape[1], x.device)).reshape(-1)  # into (C·in)
+        return values, index, BASE_FUNCTIONS[self.base_fn](x)
+
+    def output(self) -> torch.Tensor:
+        values, index, base = self.data
+        out_dim, batch = self.w_bm.shape[0], base.shape[0]
+        self.w_local = self.w_bm.flatten(1).index_select(1, index).view(out_dim, *values.shape)
+        y = base @ self.w_bm[:, self.n_basis].T  # (batch, out)
+        spline = (self.w_local * values).sum(1).sum(-1)  # over bases, then inputs: (out, batch)
+        return y.add_(spline.T) if batch else y
+
+    def weight_gradient(self, grad_y: torch.Tensor) -> torch.Tensor:
+        values, index, base = self.data
+        out_dim = grad_y.shape[1]
+        g = self.w_bm.new_zeros(out_dim, (self.n_basis + 1) * base.shape[1])
+        contributions = grad_y.T.reshape(out_dim, 1, -1, 1) * values  # (out, k + 1, batch, in)
+        g.index_add_(1, index, contributions.reshape(out_dim, -1))
+        g = g.view(out_dim, self.n_basis + 1, -1)
+        g[:, self.n_basis] = grad_y.T @ base
+        return g
+
+    def grads(self, grad_y: torch.Tensor) -> tuple:  # type: ignore[override]
+        grad_x, param_grads = None, (None, None, None)
+        if any(self.needs[1:4]):
+            param_grads = self.param_grads(self.weight_gradient(grad_y))
+        if self.needs[0]:
+            out_dim = grad_y.shape[1]
+            per_basis = (self.w_local * grad_y.T.reshape(out_dim, 1, -1, 1)).sum(0)  # (k + 1, batch, in)
+            spline = (per_basis * self.slopes()).sum(0)
+            base_slope = BASE_DERIVATIVES[self.base_fn](self.x)
+            grad_x = spline + (grad_y @ self.w_bm[:, self.n_basis]) * base_slope
+        return grad_x, *param_grads, None
+
+
+@functools.lru_cache(maxsize=64)
+def _arange(n: int, device: torch.device) -> torch.Tensor:
+    return torch.arange(n, device=device)
+
+
+def _pass_for(out_dim: int, k: int, n_basis: int, x_requires_grad: bool = True) -> type[_Pass]:
+    """The cheaper forward pass: local lookups for a hidden layer with few outputs.
+
+    An input that does not require grad (the data) gets the dense pass, whose basis is reused
+    across passes on the same data; a hidden layer's input changes every pass.
+    """
+    return _LocalPass if x_requires_grad and out_dim * (k + 1) < n_basis + 1 else _Pass
 
 
 def _recomputed_grads(ctx, inputs, recompute, grad_outputs) -> tuple:
@@ -221,7 +304,8 @@ class _SplineLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef, scale_sp, scale_base, numeric, knots, k, base_fn):
         ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
-        ctx.state = _Pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
+        make_pass = _pass_for(coef.shape[0], k, knots.shape[1] - k - 1, x.requires_grad)
+        ctx.state = make_pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
         return ctx.state.output()
 
     @staticmethod

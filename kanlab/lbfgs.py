@@ -55,18 +55,17 @@ class LBFGS(torch.optim.Optimizer):
         ])
 
     def _add(self, step: float, direction: torch.Tensor) -> None:
-        offset = 0
+        views, offset = [], 0
         for p in self._params:
-            n = p.numel()
-            p.add_(direction[offset : offset + n].view_as(p), alpha=step)
-            offset += n
+            views.append(direction[offset : offset + p.numel()].view_as(p))
+            offset += p.numel()
+        torch._foreach_add_(self._params, views, alpha=step)  # one call for all parameters
 
     def _clone_params(self) -> list[torch.Tensor]:
         return [p.clone(memory_format=torch.contiguous_format) for p in self._params]
 
     def _set_params(self, values: list[torch.Tensor]) -> None:
-        for p, v in zip(self._params, values):
-            p.copy_(v)
+        torch._foreach_copy_(self._params, values)
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add(t, d)
@@ -161,14 +160,27 @@ class _Memory:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.S: torch.Tensor | None = None  # (m, P), oldest pair first
-        self.Y: torch.Tensor | None = None
+        # Pairs live in rows [start, end) of (2·size, P) buffers, oldest first, so S and Y are
+        # views and adding a pair copies one row (and, once per `size` pairs, slides the window
+        # back to row 0) instead of re-allocating (m, P) matrices every iteration.
+        self._s_rows: torch.Tensor | None = None
+        self._y_rows: torch.Tensor | None = None
+        self.start = self.end = 0
         self.SY: torch.Tensor | None = None  # (m, m): s_i · y_j
         self.YY: torch.Tensor | None = None  # (m, m): y_i · y_j
 
+    @property
+    def S(self) -> torch.Tensor | None:  # (m, P), oldest pair first
+        return None if self._s_rows is None else self._s_rows[self.start : self.end]
+
+    @property
+    def Y(self) -> torch.Tensor | None:
+        return None if self._y_rows is None else self._y_rows[self.start : self.end]
+
     def add(self, s: torch.Tensor, y: torch.Tensor) -> None:
-        if self.S is None:
-            self.S, self.Y = s[None].clone(), y[None].clone()
+        if self._s_rows is None:
+            self._s_rows = s.new_empty(2 * self.size, s.numel())
+            self._y_rows = y.new_empty(2 * self.size, y.numel())
             self.SY, self.YY = (s @ y).reshape(1, 1), (y @ y).reshape(1, 1)
         else:
             sy_col, ys_row = self.S @ y, self.Y @ s  # s_i·y_new and y_i·s_new
@@ -177,9 +189,15 @@ class _Memory:
                                  torch.cat([ys_row, sy_new[None]])[None]], 0)
             self.YY = torch.cat([torch.cat([self.YY, yy_col[:, None]], 1),
                                  torch.cat([yy_col, (y @ y)[None]])[None]], 0)
-            self.S, self.Y = torch.cat([self.S, s[None]]), torch.cat([self.Y, y[None]])
-        if self.S.shape[0] > self.size:
-            self.S, self.Y = self.S[1:], self.Y[1:]
+        if self.end == self._s_rows.shape[0]:  # slide the window back to row 0 (no overlap)
+            n = self.end - self.start
+            self._s_rows[:n] = self._s_rows[self.start : self.end]
+            self._y_rows[:n] = self._y_rows[self.start : self.end]
+            self.start, self.end = 0, n
+        self._s_rows[self.end], self._y_rows[self.end] = s, y
+        self.end += 1
+        if self.end - self.start > self.size:
+            self.start += 1
             self.SY, self.YY = self.SY[1:, 1:], self.YY[1:, 1:]
 
     def inverse_hessian_times(self, g: torch.Tensor, gamma) -> torch.Tensor:

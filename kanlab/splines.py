@@ -161,6 +161,7 @@ class LocalSupport:
     def __init__(self, span, frac, inv_h, inside, coefs, k: int) -> None:
         self.span, self.frac, self.inv_h, self.inside = span, frac, inv_h, inside
         self.coefs, self.k = coefs, k
+        self._existing: torch.Tensor | None = None
 
     def _horner(self, derivative: bool = False) -> torch.Tensor:
         """``Σ_p f^p·coefs[p]`` (or its d/df): (k + 1, N, I). In place unless differentiating."""
@@ -227,9 +228,11 @@ class LocalSupport:
         return torch.gather(dense, 1, rows).transpose(0, 1)
 
     def existing(self, n_basis: int) -> torch.Tensor:
-        """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, n_basis))."""
-        index = self.span + (_offsets(self.k, self.span.device) - self.k)
-        return (index >= 0) & (index < n_basis)
+        """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, n_basis)); computed once."""
+        if self._existing is None:
+            index = self.span + (_offsets(self.k, self.span.device) - self.k)
+            self._existing = (index >= 0) & (index < n_basis)
+        return self._existing
 
 
 @functools.lru_cache(maxsize=32)

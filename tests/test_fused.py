@@ -122,16 +122,22 @@ def test_fused_features_equal_the_textbook_basis() -> None:
                              reference_grad((ref * r).sum(), [x]))
 
 
+@pytest.mark.parametrize("out_dim", [1, 4], ids=["local_pass", "dense_pass"])
 @pytest.mark.parametrize("x_grad", [True, False], ids=["x_grad", "x_data"])
 @pytest.mark.parametrize("adapted", [False, True], ids=["uniform", "adapted"])
 @pytest.mark.parametrize("base_fn", BASE_FNS)
 @pytest.mark.parametrize("k", K_VALUES)
-def test_forward_and_gradients_match_reference(k: int, base_fn: str, adapted: bool, x_grad: bool) -> None:
+def test_forward_and_gradients_match_reference(k: int, base_fn: str, adapted: bool, x_grad: bool,
+                                               out_dim: int) -> None:
     """Output and d/dx, d/dcoef, d/dscale_sp, d/dscale_base of ``layer(x)`` equal plain autograd
     through the reference, for x inside and beyond the knots and with masked edges. An input
     that does not require grad is run twice (the second pass reads the stored features); the
     create_graph path (recomputation) must give the same first derivatives too."""
-    layer = make_layer(k, base_fn, adapted)
+    layer = make_layer(k, base_fn, adapted, out_dim=out_dim)
+    local = x_grad and out_dim * (k + 1) < layer.grid + k + 1  # a hidden layer with few outputs
+    chosen = fused._pass_for(out_dim, k, layer.grid + k, x_grad)
+    assert chosen is (fused._LocalPass if local else fused._Pass)
+    assert local or not x_grad or k > 0  # out_dim 1 with x_grad takes the local pass
     x = inputs(layer)
     r = torch.randn(x.shape[0], layer.out_dim, dtype=F64)
 
@@ -235,12 +241,13 @@ def _gradcheck_inputs(layer: KANLayer, n: int = 6) -> tuple[torch.Tensor, ...]:
     return (x.requires_grad_(), *(p.detach().clone().requires_grad_() for p in params(layer)))
 
 
+@pytest.mark.parametrize("out_dim", [1, 2])
 @pytest.mark.parametrize("adapted", [False, True], ids=["uniform", "adapted"])
 @pytest.mark.parametrize("k,base_fn", [(0, "tanh"), (1, "silu"), (2, "gelu"), (3, "silu"), (5, "identity")])
-def test_gradcheck_and_gradgradcheck(k: int, base_fn: str, adapted: bool) -> None:
+def test_gradcheck_and_gradgradcheck(k: int, base_fn: str, adapted: bool, out_dim: int) -> None:
     """First derivatives (hand-written backward) and second derivatives (create_graph
     recomputation) of layer(x) wrt x and every parameter match finite differences."""
-    layer = make_layer(k, base_fn, adapted, in_dim=2, out_dim=2, grid=3)
+    layer = make_layer(k, base_fn, adapted, in_dim=2, out_dim=out_dim, grid=3)
     args = _gradcheck_inputs(layer)
     fn = _as_function(layer)
     assert torch.autograd.gradcheck(fn, args)
@@ -321,9 +328,12 @@ def test_reused_input_is_served_from_the_cache() -> None:
     cache tests below exercise it, not just recomputation."""
     layer = make_layer(3)
     x = inputs(layer)
-    first = fused._data_features(x, layer.knots, 3, "silu")
-    second = fused._data_features(x, layer.knots, 3, "silu")
-    assert fused._data_features(x, layer.knots, 3, "silu") is second
+    def build(v, support):
+        return fused._features_no_grad(v, support, layer.grid + 3, "silu")
+
+    first = fused._reused(x, layer.knots, 3, "dense", build)
+    second = fused._reused(x, layer.knots, 3, "dense", build)
+    assert fused._reused(x, layer.knots, 3, "dense", build) is second
     torch.testing.assert_close(first, second, atol=0, rtol=0)
 
 
@@ -331,7 +341,7 @@ def _bump_in_place(how: str, x: torch.Tensor) -> None:
     if how == "mul_":
         x.mul_(0.5)
     elif how == "view":
-        x[:, 1].add_(0.3)  # through a view: shares the version counter
+        x[:, 2].add_(0.3)  # through a view (column 2: never masked): shares the version counter
     elif how == "copy_":
         x.copy_(torch.flip(x, dims=[0]))
     elif how == "no_grad":
@@ -341,12 +351,13 @@ def _bump_in_place(how: str, x: torch.Tensor) -> None:
         x.detach().mul_(-1.0)  # detach() shares storage and version counter
 
 
+@pytest.mark.parametrize("out_dim", [1, 4], ids=["local_pass", "dense_pass"])
 @pytest.mark.parametrize("how", ["mul_", "view", "copy_", "no_grad", "detach"])
 @pytest.mark.parametrize("adapted", [False, True], ids=["uniform", "adapted"])
-def test_in_place_change_of_a_reused_input_is_seen(how: str, adapted: bool) -> None:
+def test_in_place_change_of_a_reused_input_is_seen(how: str, adapted: bool, out_dim: int) -> None:
     """Twice on the same x gives identical outputs (the second from stored features); after an
     in-place change of x the layer computes the new x's result, like a fresh copy of it."""
-    layer = make_layer(3, "silu", adapted)
+    layer = make_layer(3, "silu", adapted, out_dim=out_dim)
     x = inputs(layer)
     first, second = layer(x), layer(x)
     torch.testing.assert_close(first, second, atol=0, rtol=0)
@@ -428,12 +439,13 @@ def test_symbolic_edge_forward_and_gradients(adapted: bool, x_grad: bool) -> Non
 
 
 # ----------------------------------------------------------------------------- 5. empty batch
+@pytest.mark.parametrize("out_dim", [1, 4], ids=["local_pass", "dense_pass"])
 @pytest.mark.parametrize("x_grad", [True, False], ids=["x_grad", "x_data"])
 @pytest.mark.parametrize("k", [0, 3])
-def test_empty_batch_forward_and_backward(k: int, x_grad: bool) -> None:
+def test_empty_batch_forward_and_backward(k: int, x_grad: bool, out_dim: int) -> None:
     """A batch of 0 rows gives a (0, out) output, zero parameter gradients and a (0, in) input
     gradient, for a layer and for a 2-layer KAN."""
-    layer = make_layer(k, adapted=True)
+    layer = make_layer(k, adapted=True, out_dim=out_dim)
     x = torch.zeros(0, layer.in_dim, dtype=F64, requires_grad=x_grad)
     for _ in range(2):
         y = layer(x)

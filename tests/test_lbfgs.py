@@ -41,3 +41,28 @@ def test_keeps_quasi_newton_memory_when_curvature_is_tiny() -> None:
 def test_rejects_unknown_line_search() -> None:
     with pytest.raises(ValueError, match="line_search_fn"):
         LBFGS([torch.nn.Parameter(torch.zeros(1))], line_search_fn="backtracking")
+
+
+def test_memory_window_matches_torch_over_many_pairs() -> None:
+    """With a short memory (3 pairs) and a 40-dimensional ill-conditioned quadratic, dozens of
+    pairs pass through the memory (its buffer slides back to row 0 every 3 pairs); the iterates
+    stay torch's two-loop recursion's."""
+    gen = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(40, 40, generator=gen, dtype=torch.float64))
+    a = q @ torch.diag(torch.logspace(0, 3, 40, dtype=torch.float64)) @ q.T
+    b = torch.randn(40, generator=gen, dtype=torch.float64)
+
+    def run(opt_cls) -> list[float]:
+        p = torch.nn.Parameter(torch.zeros(40, dtype=torch.float64))
+        opt = opt_cls([p], lr=1.0, history_size=3, line_search_fn="strong_wolfe", max_iter=10,
+                      tolerance_grad=1e-32, tolerance_change=1e-32)
+
+        def closure():
+            opt.zero_grad()
+            loss = 0.5 * p @ a @ p - b @ p
+            loss.backward()
+            return loss
+
+        return [float(opt.step(closure).detach()) for _ in range(6)]
+
+    assert run(LBFGS) == pytest.approx(run(torch.optim.LBFGS), rel=1e-9)
