@@ -16,6 +16,11 @@ from kanlab import fused, splines
 from kanlab.fused import BASE_FUNCTIONS
 from kanlab.utils import all_finite
 
+# update_grid places the grid GRID_MARGIN·(sample range) beyond the extreme samples on each side,
+# so inputs just outside the samples seen (test points) stay inside the grid instead of being
+# extrapolated by the outermost, weakly determined bases.
+GRID_MARGIN = 0.01
+
 
 def _check_dim(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -258,7 +263,8 @@ class KANLayer(nn.Module):
         self.check_input(x)
         grid_eps = self.grid_eps if grid_eps is None else grid_eps
         values = self.spline_part(x)
-        knots = splines.adaptive_knots(x, self.grid, self.k, grid_eps=grid_eps)
+        span = x.amax(0) - x.amin(0) if x.shape[0] else 0.0  # (empty x: adaptive_knots says why not)
+        knots = splines.adaptive_knots(x, self.grid, self.k, grid_eps=grid_eps, margin=GRID_MARGIN * span)
         self.coef.data = splines.curve_to_coef(x, values, knots, self.k)
         self.knots = knots
 

@@ -453,13 +453,14 @@ def adaptive_knots(
     grid: int,
     k: int,
     grid_eps: float = 0.02,
-    margin: float = 0.0,
+    margin: float | torch.Tensor = 0.0,
 ) -> torch.Tensor:
     """Knots that follow the data: grid points at sample quantiles, blended with a uniform grid.
 
     x: (batch, in_dim) -> (in_dim, G + 2k + 1). ``grid_eps = 1`` gives the uniform grid on the
-    samples' range, ``grid_eps = 0`` pure quantiles. Constant inputs get a unit-width range around
-    their value so knots stay strictly increasing. Introduced in 03_learnable_activation.
+    samples' range, ``grid_eps = 0`` pure quantiles. ``margin`` (a number, or one per input) puts
+    the grid's two ends that far beyond the extreme samples. Constant inputs get a unit-width range
+    around their value so knots stay strictly increasing. Introduced in 03_learnable_activation.
     """
     check_grid_and_order(grid, k)
     if not 0.0 <= grid_eps <= 1.0:
@@ -470,6 +471,7 @@ def adaptive_knots(
     idx = torch.linspace(0, xs.shape[0] - 1, grid + 1, device=x.device).round().long()
     quantile = xs[idx].T  # (in_dim, G + 1)
     lo, hi = xs[0] - margin, xs[-1] + margin
+    quantile[:, 0], quantile[:, -1] = lo, hi  # both grids end ``margin`` beyond the samples
     width = hi - lo
     tiny = width <= 1e-6 * hi.abs().clamp_min(1.0)
     lo = torch.where(tiny, lo - 0.5, lo)
