@@ -1,21 +1,25 @@
-"""A KAN layer's spline-linear map as one autograd node, with its backward pass written out.
+"""A KAN layer's numeric edges as one autograd node, with the backward pass written out.
 
 A KAN layer is ``y = features(x) @ weightᵀ``: per input i the G + k B-spline values and the
 base function ``b(x_i)`` (``features``, (batch, in·(G + k + 1))), times the scaled spline
 coefficients (``weight``, (out, in·(G + k + 1))). Built from ordinary torch ops, one pass
 records ~20 autograd nodes, and for the small layers of the paper's examples (2 → 5 → 1) their
-dispatch costs more than the arithmetic. Here the forward pass computes the features without
-recording anything and the backward pass is the chain rule done by hand:
+dispatch costs more than the arithmetic. Here the forward pass computes without recording
+anything and the backward pass is the chain rule done by hand:
 
 * ``grad_weight = grad_yᵀ · features`` (one matrix multiply);
 * ``grad_x[b, i] = Σ_c (grad_y · weight)[b, i, c] · ∂features[b, i, c]/∂x[b, i]`` — only the
   k + 1 bases that are non-zero at x (local support) and the base function contribute.
 
-Higher derivatives (PDE Laplacians need d²y/dx² and then the gradient of that) are exact too:
-when the backward pass itself is being recorded (``create_graph=True``), it differentiates a
-recomputation with ordinary, twice-differentiable torch ops instead. ``KANLayer`` uses
-``spline_linear`` in its forward pass and ``spline_linear_l1`` when training with the sparsity
-penalty (07_interpretability). Introduced in 05_vectorized_kan.
+Three refinements. A hidden layer with few outputs (``out·(k + 1) < G + k + 1``, e.g. the last
+layer of a regression KAN) skips the dense basis and looks up each edge's k + 1 active weights
+(``_LocalPass``). The data's basis is computed once per grid when the same input comes back
+(full-batch training; ``reuse_features``). Higher derivatives are exact: when the backward pass
+is itself recorded (``create_graph=True``) it differentiates a recomputation with ordinary
+torch ops, and ``ordinary_graph()`` builds that ordinary graph from the start (what
+``kanlab.pde`` does for Laplacians). ``KANLayer`` uses ``spline_linear`` in its forward pass and
+``spline_linear_l1`` when training with the sparsity penalty (07_interpretability).
+Introduced in 05_vectorized_kan.
 """
 
 from __future__ import annotations
@@ -86,15 +90,31 @@ def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, n_basis: i
     return dense.flatten(1)
 
 
-# Features of inputs that do not require grad and are used again (the training set in full-batch
-# training: LBFGS evaluates the first layer on the same x dozens of times per grid), stored per
-# knots tensor so a grid update or refinement drops them. Stored on the second use of an input,
-# so one-off tensors (a hidden layer's output) never are. A stored entry keeps a copy of its
-# input and is used only while the input still equals it exactly, so no change to x (in place,
-# through .data or through a NumPy view) can return stale features.
-_MAX_STORED_INPUTS = 4
+_ORDINARY = {"enabled": False}  # see ordinary_graph()
+_REUSE = {"enabled": True}  # see reuse_features()
+# The basis of inputs that do not require grad and are used again (the training set in
+# full-batch training: LBFGS evaluates the first layer on the same x dozens of times per grid)
+# is stored per knots tensor, so a grid update or refinement drops it. It is stored on the
+# second use of an input, so one-off tensors (a hidden layer's output) never are. A stored entry
+# keeps a copy of its input and is used only while the input still equals it exactly, so no
+# change to x (in place, through .data or through a NumPy view) can return a stale basis.
+_MAX_STORED_INPUTS = 4  # per knots tensor: the training and the test inputs, and a spare
 _MAX_STORED_BYTES = 128 * 2**20
-_REUSE = {"enabled": True}
+
+
+@contextlib.contextmanager
+def ordinary_graph() -> Iterator[None]:
+    """Inside a ``with`` block, build every KAN layer from ordinary differentiable torch ops.
+
+    For code that differentiates the output twice or more (PDE Laplacians, ``kanlab.pde``):
+    the fused node would recompute its pass to build the graph of its own backward, while an
+    ordinary graph is differentiated directly. Same numbers either way.
+    """
+    previous, _ORDINARY["enabled"] = _ORDINARY["enabled"], True
+    try:
+        yield
+    finally:
+        _ORDINARY["enabled"] = previous
 
 
 @contextlib.contextmanager
@@ -376,6 +396,9 @@ def spline_linear(x, coef, scale_sp, scale_base, numeric, knots, k: int, base_fn
     ``y[b, j] = Σ_{i,c} weight[j, i, c]·features(x)[b, i, c]`` with ``weight`` built from coef
     (out, in, G + k), scale_sp and scale_base (out, in) and the 0/1 ``numeric`` mask (out, in).
     """
+    if _ORDINARY["enabled"]:
+        feats, w = features(x, knots, k, base_fn), weight(coef, scale_sp, scale_base, numeric)
+        return feats.reshape(x.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
     return _SplineLinear.apply(x, coef, scale_sp, scale_base, numeric, knots, k, base_fn)
 
 

@@ -236,9 +236,12 @@ def laplacian(fn: Callable[[Tensor], Tensor], x: Tensor, create_graph: bool = Tr
     total, however many points. Keep ``create_graph=True`` to train through the result.
     Introduced in 08_solving_pdes.
     """
+    from kanlab.fused import ordinary_graph
+
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        u = evaluate_points(fn, x, name="model")
+        with ordinary_graph():  # differentiated three times: an ordinary graph, no recomputation
+            u = evaluate_points(fn, x, name="model")
         (grad_u,) = torch.autograd.grad(u.sum(), x, create_graph=True)
         lap = torch.zeros_like(u)
         last = x.shape[1] - 1
