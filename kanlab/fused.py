@@ -75,14 +75,15 @@ def features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torc
     return torch.cat([splines.bspline_basis(x, knots, k), base], dim=-1)
 
 
-def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, n_basis: int, base_fn: str) -> torch.Tensor:
+def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, base_fn: str) -> torch.Tensor:
     """``features`` from a located x, laid out basis-major: (batch, (G + k + 1)·in); no autograd.
 
     Column c·in + i of a sample is feature c of input i (the layout ``LocalSupport.scatter``
     writes fastest). The result is a strided view into the padded scatter buffer: matrix
     multiplies read it in place (row stride > row length), so nothing is copied.
     """
-    dense = support.scatter(support.values(clamp=False), n_basis, extra=1, clear=False)  # (batch, C, in)
+    n_basis = support.n_basis
+    dense = support.scatter(support.values(clamp=False), extra=1, clear=False)  # (batch, C, in)
     if base_fn == "silu":
         torch.ops.aten.silu.out(x, out=dense[:, n_basis])
     else:
@@ -188,7 +189,7 @@ class _Pass:
             self.data = _reused(x, knots, k, type(self).__name__, self._build)
 
     def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
-        return _features_no_grad(x, support, self.n_basis, self.base_fn)  # (batch, C·in)
+        return _features_no_grad(x, support, self.base_fn)  # (batch, C·in)
 
     @property
     def feats(self) -> torch.Tensor:
@@ -199,14 +200,14 @@ class _Pass:
 
     def slopes(self) -> torch.Tensor:
         """d/dx of the k + 1 local bases (k + 1, batch, in); 0 for bases that do not exist."""
-        return self.support.derivatives().mul_(self.support.existing(self.n_basis))
+        return self.support.derivatives().mul_(self.support.existing())
 
     def input_gradient(self, grad_features: torch.Tensor) -> torch.Tensor:
         """``Σ_c grad_features[b, c, i]·∂features[b, c, i]/∂x[b, i]`` -> (batch, in).
 
         grad_features: (batch, G + k + 1, in). Only the k + 1 local bases and ``b`` depend on x.
         """
-        spline = (self.support.gather(grad_features, self.n_basis) * self.slopes()).sum(0)
+        spline = (self.support.gather(grad_features) * self.slopes()).sum(0)
         return spline + grad_features[:, self.n_basis] * BASE_DERIVATIVES[self.base_fn](self.x)
 
     def weight_gradient(self, grad_y: torch.Tensor) -> torch.Tensor:
@@ -255,12 +256,9 @@ class _LocalPass(_Pass):
     """
 
     def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
-        n = self.n_basis
-        existing = support.existing(n)
-        values = support.values(clamp=False).mul_(existing)  # (k + 1, batch, in)
-        rows = support.columns().transpose(0, 1).sub(self.k).clamp_(0, n - 1)  # basis index
-        index = (rows * x.shape[1] + _arange(x.shape[1], x.device)).reshape(-1)  # into (C·in)
-        return values, index, BASE_FUNCTIONS[self.base_fn](x)
+        values = support.values(clamp=False).mul_(support.existing())  # (k + 1, batch, in)
+        column = support.basis_index() * x.shape[1] + _arange(x.shape[1], x.device)  # in (C·in)
+        return values, column.reshape(-1), BASE_FUNCTIONS[self.base_fn](x)
 
     def output(self) -> torch.Tensor:
         values, index, base = self.data

@@ -135,10 +135,9 @@ def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
     """
     _check_knots(x, knots, k)
     lead = x.shape[:-1]
-    n_basis = knots.shape[1] - k - 1
     support = local_support(x.reshape(-1, knots.shape[0]), knots, k)
-    dense = support.scatter(support.values(), n_basis)  # (batch, G + k, in)
-    return dense.transpose(1, 2).reshape(*lead, knots.shape[0], n_basis)
+    dense = support.scatter(support.values())  # (batch, G + k, in)
+    return dense.transpose(1, 2).reshape(*lead, knots.shape[0], support.n_basis)
 
 
 class LocalSupport:
@@ -155,12 +154,13 @@ class LocalSupport:
 
     Fields (batch N, in_dim I): ``span`` (N, I) long, the interval s; ``frac`` (N, I), f (0
     outside the knots); ``inv_h`` (N, I) or (I,), 1/h_s; ``inside`` (N, I) bool; ``coefs``
-    (k + 1 powers, k + 1 bases, N, I), or (k + 1, k + 1, 1, 1) for uniform knots.
+    (k + 1 powers, k + 1 bases, N, I), or (k + 1, k + 1, 1, 1) for uniform knots; ``n_basis``,
+    G + k.
     """
 
-    def __init__(self, span, frac, inv_h, inside, coefs, k: int) -> None:
+    def __init__(self, span, frac, inv_h, inside, coefs, k: int, n_basis: int) -> None:
         self.span, self.frac, self.inv_h, self.inside = span, frac, inv_h, inside
-        self.coefs, self.k = coefs, k
+        self.coefs, self.k, self.n_basis = coefs, k, n_basis
         self._existing: torch.Tensor | None = None
 
     def _horner(self, derivative: bool = False) -> torch.Tensor:
@@ -200,14 +200,14 @@ class LocalSupport:
         """(N, k + 1, I): the rows of ``B_{s-k} .. B_s`` in a dense column padded by k on top."""
         return (self.span + _offsets(self.k, self.span.device)).transpose(0, 1)
 
-    def scatter(self, local: torch.Tensor, n_basis: int, extra: int = 0, clear: bool = True) -> torch.Tensor:
-        """Dense (N, n_basis + extra, I) from local values (k + 1, N, I); ``extra`` rows are 0.
+    def scatter(self, local: torch.Tensor, extra: int = 0, clear: bool = True) -> torch.Tensor:
+        """Dense (N, G + k + extra, I) from local values (k + 1, N, I); ``extra`` rows are 0.
 
-        Bases that do not exist (B_m with m < 0 or m >= n_basis: partial bases near the ends of
+        Bases that do not exist (B_m with m < 0 or m >= G + k: partial bases near the ends of
         the knots) land in padding that is cut off, or in the ``extra`` rows unless ``clear``
         (for a caller that overwrites them).
         """
-        n, i = self.span.shape
+        (n, i), n_basis = self.span.shape, self.n_basis
         padded = local.new_zeros(n, n_basis + 2 * self.k + max(extra, 1), i)
         src = local.transpose(0, 1)
         if torch.is_grad_enabled() and local.requires_grad:
@@ -218,20 +218,23 @@ class LocalSupport:
             padded[:, self.k + n_basis : self.k + n_basis + extra] = 0
         return padded[:, self.k : self.k + n_basis + extra]
 
-    def gather(self, dense: torch.Tensor, n_basis: int) -> torch.Tensor:
-        """The transpose of ``scatter``: (N, >= n_basis, I) -> the k + 1 local rows (k + 1, N, I).
+    def gather(self, dense: torch.Tensor) -> torch.Tensor:
+        """The transpose of ``scatter``: (N, >= G + k, I) -> the k + 1 local rows (k + 1, N, I).
 
-        Bases that do not exist read row 0 or n_basis - 1 here; their values from ``values()``
+        Bases that do not exist read row 0 or G + k - 1 here; their values from ``values()``
         and ``derivatives()`` must be zeroed by the caller (``existing()``).
         """
-        rows = self.columns().sub(self.k).clamp_(0, n_basis - 1)
-        return torch.gather(dense, 1, rows).transpose(0, 1)
+        return torch.gather(dense, 1, self.basis_index().transpose(0, 1)).transpose(0, 1)
 
-    def existing(self, n_basis: int) -> torch.Tensor:
-        """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, n_basis)); computed once."""
+    def basis_index(self) -> torch.Tensor:
+        """(k + 1, N, I) long: the index c of ``B_{s-k} .. B_s``, clamped into [0, G + k)."""
+        return (self.span + (_offsets(self.k, self.span.device) - self.k)).clamp_(0, self.n_basis - 1)
+
+    def existing(self) -> torch.Tensor:
+        """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, G + k)); computed once."""
         if self._existing is None:
             index = self.span + (_offsets(self.k, self.span.device) - self.k)
-            self._existing = (index >= 0) & (index < n_basis)
+            self._existing = (index >= 0) & (index < self.n_basis)
         return self._existing
 
 
@@ -269,7 +272,7 @@ def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport
         t_span = torch.gather(knots.expand(xf.shape[0], -1, -1), 2, span.unsqueeze(-1)).squeeze(-1)
         frac = ((xf - t_span) * inv_h).clamp_(0, 1)
         coefs = _cardinal_polynomials(k, xf.dtype, str(xf.device)).unsqueeze(-1)  # (k+1, k+1, 1, 1)
-        return LocalSupport(span, frac, inv_h, inside, coefs, k)
+        return LocalSupport(span, frac, inv_h, inside, coefs, k, n_knots - k - 1)
     else:
         table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
         span = torch.searchsorted(knots, xf.detach().T.contiguous(), right=True).T - 1
@@ -280,7 +283,7 @@ def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport
         t_span, inv_h = looked_up[:, 0].view(span.shape), looked_up[:, 1].view(span.shape)
         coefs = looked_up[:, 2:].T.contiguous().view(k + 1, k + 1, *span.shape)
     frac = torch.where(inside, (xf - t_span) * inv_h, 0.0)  # far outside: 0, so no inf powers
-    return LocalSupport(span, frac, inv_h, inside, coefs, k)
+    return LocalSupport(span, frac, inv_h, inside, coefs, k, n_knots - k - 1)
 
 
 def _fix_span_at_knots(xf: torch.Tensor, knots: torch.Tensor, span: torch.Tensor) -> torch.Tensor:

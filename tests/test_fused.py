@@ -329,7 +329,7 @@ def test_reused_input_is_served_from_the_cache() -> None:
     layer = make_layer(3)
     x = inputs(layer)
     def build(v, support):
-        return fused._features_no_grad(v, support, layer.grid + 3, "silu")
+        return fused._features_no_grad(v, support, "silu")
 
     first = fused._reused(x, layer.knots, 3, "dense", build)
     second = fused._reused(x, layer.knots, 3, "dense", build)
