@@ -167,8 +167,9 @@ class KANLayer(nn.Module):
         ``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|`` is differentiable here without
         a differentiable (batch, out, in) tensor: with s = sign(phi) held constant,
         ``mean_b |phi| = Σ_c weight[j, i, c]·mean_b(s·features[:, i, c])`` — two batched
-        contractions with the same value and (sub)gradient (``fused.l1_sign_trick``). This keeps
-        a sparsity-regularised step near 2x a plain one (07_interpretability).
+        contractions with the same value and (sub)gradient (``fused.l1_sign_trick``), about 3x a
+        plain step's cost at 1024×64→64 instead of the 20x of a differentiable per-edge tensor
+        (07_interpretability; ``benchmarks/regularization.py``).
         """
         if not self.has_symbolic:
             return fused.spline_linear_l1(x, *self._weight_parts(), self.knots, self.k, self.base_fn)
