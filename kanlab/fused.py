@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,8 +92,14 @@ def _features_no_grad(x: torch.Tensor, support: splines.LocalSupport, base_fn: s
     return dense.flatten(1)
 
 
-_ORDINARY = {"enabled": False}  # see ordinary_graph()
-_REUSE = {"enabled": True}  # see reuse_features()
+class _Modes(threading.local):
+    """Per-thread switches, like torch's grad mode: ``ordinary_graph()`` and ``reuse_features()``."""
+
+    ordinary = False
+    reuse = True
+
+
+_MODES = _Modes()
 # The basis of inputs that do not require grad and are used again (the training set in
 # full-batch training: LBFGS evaluates the first layer on the same x dozens of times per grid)
 # is stored per knots tensor, so a grid update or refinement drops it. It is stored on the
@@ -111,11 +118,11 @@ def ordinary_graph() -> Iterator[None]:
     the fused node would recompute its pass to build the graph of its own backward, while an
     ordinary graph is differentiated directly. Same numbers either way.
     """
-    previous, _ORDINARY["enabled"] = _ORDINARY["enabled"], True
+    previous, _MODES.ordinary = _MODES.ordinary, True
     try:
         yield
     finally:
-        _ORDINARY["enabled"] = previous
+        _MODES.ordinary = previous
 
 
 @contextlib.contextmanager
@@ -125,11 +132,11 @@ def reuse_features(enabled: bool) -> Iterator[None]:
     On by default. Off makes every pass compute its basis (what ``benchmarks/layer_speed.py``
     measures: the cost of a layer, not of a cache lookup).
     """
-    previous, _REUSE["enabled"] = _REUSE["enabled"], bool(enabled)
+    previous, _MODES.reuse = _MODES.reuse, bool(enabled)
     try:
         yield
     finally:
-        _REUSE["enabled"] = previous
+        _MODES.reuse = previous
 
 
 def _reused(x: torch.Tensor, knots: torch.Tensor, k: int, kind: str, build: Callable) -> Any:
@@ -182,7 +189,7 @@ class _Pass:
         self.needs = ctx.needs_input_grad[:5]
         self.w_bm = _weight_no_grad(*params)  # (out, C, in)
         self.support = None  # the local support, kept only when grad_x is needed
-        if x.requires_grad or not _REUSE["enabled"]:
+        if x.requires_grad or not _MODES.reuse:
             self.support = splines.local_support(x, knots, k)
             self.data = self._build(x, self.support)
         else:
@@ -394,7 +401,7 @@ def spline_linear(x, coef, scale_sp, scale_base, numeric, knots, k: int, base_fn
     ``y[b, j] = Σ_{i,c} weight[j, i, c]·features(x)[b, i, c]`` with ``weight`` built from coef
     (out, in, G + k), scale_sp and scale_base (out, in) and the 0/1 ``numeric`` mask (out, in).
     """
-    if _ORDINARY["enabled"]:
+    if _MODES.ordinary:
         feats, w = features(x, knots, k, base_fn), weight(coef, scale_sp, scale_base, numeric)
         return feats.reshape(x.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
     return _SplineLinear.apply(x, coef, scale_sp, scale_base, numeric, knots, k, base_fn)

@@ -9,6 +9,8 @@ Also checked: the per-grid cache of features for reused inputs never serves stal
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from torch import nn
@@ -476,3 +478,34 @@ def test_empty_batch_second_derivative() -> None:
     x = torch.zeros(0, layer.in_dim, dtype=F64, requires_grad=True)
     (g,) = torch.autograd.grad(layer(x).sum(), x, create_graph=True)
     assert g.shape == (0, layer.in_dim)
+
+
+def test_ordinary_graph_gives_the_same_numbers_without_the_fused_node() -> None:
+    """Inside ``ordinary_graph()`` a layer is built from ordinary ops (what PDE Laplacians use):
+    same values and gradients, and no fused node in the graph."""
+    layer = make_layer(3, "silu", adapted=True)
+    x = inputs(layer).requires_grad_()
+    y = layer(x)
+    with fused.ordinary_graph():
+        y_ordinary = layer(x)
+    assert type(y.grad_fn).__name__ == "_SplineLinearBackward"
+    assert "SplineLinear" not in type(y_ordinary.grad_fn).__name__
+    torch.testing.assert_close(y_ordinary, y, **TOL)
+    g, g_ordinary = (torch.autograd.grad(v.sum(), [x, *params(layer)]) for v in (y, y_ordinary))
+    assert_all_close(g_ordinary, g)
+
+
+def test_switches_are_per_thread() -> None:
+    """``reuse_features``/``ordinary_graph`` change only the calling thread, like torch's grad mode."""
+    seen = {}
+
+    def worker() -> None:
+        seen["reuse"], seen["ordinary"] = fused._MODES.reuse, fused._MODES.ordinary
+
+    with fused.reuse_features(False), fused.ordinary_graph():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert not fused._MODES.reuse and fused._MODES.ordinary
+    assert seen == {"reuse": True, "ordinary": False}
+    assert fused._MODES.reuse and not fused._MODES.ordinary
