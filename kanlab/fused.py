@@ -139,26 +139,23 @@ def reuse_features(enabled: bool) -> Iterator[None]:
         _MODES.reuse = previous
 
 
-def _reused(x: torch.Tensor, knots: torch.Tensor, k: int, kind: str, build: Callable) -> Any:
-    """``build(x, local_support(x))`` for an input that does not require grad, computed once per
-    grid if reused (``kind`` names what is built)."""
+def _data_features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
+    """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused."""
     store = splines._cached(knots, "data-features", lambda _: {})
-    key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, kind)
+    key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, base_fn)
     entry = store.get(key)
     alive = entry is not None and entry[0]() is x
     if alive and entry[2] is not None and torch.equal(x, entry[1]):
         return entry[2]
-    data = build(x, splines.local_support(x, knots, k))
-    size = sum(t.numel() * t.element_size() for t in data) if isinstance(data, tuple) else (
-        data.numel() * data.element_size())
-    if alive and size <= _MAX_STORED_BYTES:  # used again: keep it
-        store[key] = (entry[0], x.clone(), data)
-        return data
+    feats = _features_no_grad(x, splines.local_support(x, knots, k), base_fn)
+    if alive and feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:  # used again: keep it
+        store[key] = (entry[0], x.clone(), feats)
+        return feats
     if not alive:
         while len(store) >= _MAX_STORED_INPUTS:
             store.pop(next(iter(store)))
         store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None, None)
-    return data
+    return feats
 
 
 def weight(coef: torch.Tensor, scale_sp: torch.Tensor, scale_base: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
@@ -192,8 +189,8 @@ class _Pass:
         if x.requires_grad or not _MODES.reuse:
             self.support = splines.local_support(x, knots, k)
             self.data = self._build(x, self.support)
-        else:
-            self.data = _reused(x, knots, k, type(self).__name__, self._build)
+        else:  # the data, on the dense pass (see _pass_for): its basis may be reused
+            self.data = _data_features(x, knots, k, base_fn)
 
     def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
         return _features_no_grad(x, support, self.base_fn)  # (batch, C·in)

@@ -330,12 +330,9 @@ def test_reused_input_is_served_from_the_cache() -> None:
     cache tests below exercise it, not just recomputation."""
     layer = make_layer(3)
     x = inputs(layer)
-    def build(v, support):
-        return fused._features_no_grad(v, support, "silu")
-
-    first = fused._reused(x, layer.knots, 3, "dense", build)
-    second = fused._reused(x, layer.knots, 3, "dense", build)
-    assert fused._reused(x, layer.knots, 3, "dense", build) is second
+    first = fused._data_features(x, layer.knots, 3, "silu")
+    second = fused._data_features(x, layer.knots, 3, "silu")
+    assert fused._data_features(x, layer.knots, 3, "silu") is second
     torch.testing.assert_close(first, second, atol=0, rtol=0)
 
 
