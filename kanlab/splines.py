@@ -169,6 +169,8 @@ class LocalSupport:
         shape = (k + 1, *f.shape)
         lowest = 1 if derivative else 0
         grad = torch.is_grad_enabled() and f.requires_grad
+        if grad and not derivative and k > 0:
+            return self._power_sum()
         out = coefs[k] * k if derivative and k > 1 else coefs[k]
         for p in range(k - 1, lowest - 1, -1):
             weight = p if derivative else 1
@@ -178,6 +180,18 @@ class LocalSupport:
                 out = out * f if p == k - 1 else out.mul_(f)
                 out.add_(coefs[p], alpha=weight)
         return out.expand(shape).clone() if out.shape != shape else out
+
+    def _power_sum(self) -> torch.Tensor:
+        """``Σ_p f^p·coefs[p]`` as powers times a table: a shorter autograd graph than Horner's
+        rule, which matters when a PDE loss differentiates it three times."""
+        f, k = self.frac, self.k
+        powers = [torch.ones_like(f), f]
+        for _ in range(2, k + 1):
+            powers.append(powers[-1] * f)
+        powers = torch.stack(powers)  # (k + 1 powers, N, I)
+        if self.coefs.shape[-1] == 1 and self.coefs.shape[-2] == 1:  # one table for all intervals
+            return torch.einsum("pni,pr->rni", powers, self.coefs[..., 0, 0])
+        return (powers.unsqueeze(1) * self.coefs).sum(0)
 
     def values(self, clamp: bool = True) -> torch.Tensor:
         """``B_{s-k} .. B_s`` at x: (k + 1, N, I), zero outside the knots.
