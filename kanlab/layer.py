@@ -257,8 +257,9 @@ class KANLayer(nn.Module):
     def update_grid(self, x: torch.Tensor, grid_eps: float | None = None) -> None:
         """Move the grid to the samples' quantiles and refit ``coef`` so the splines are kept.
 
-        x: (batch, in). The new grid blends quantiles with a uniform grid by ``grid_eps``; the
-        spline values on the samples are preserved up to the least-squares projection error.
+        x: (batch, in). The new grid blends quantiles with a uniform grid by ``grid_eps`` and
+        reaches ``GRID_MARGIN`` (1%) of the samples' range beyond the extreme samples; the spline
+        values on the samples are preserved up to the least-squares projection error.
         Introduced in 03_learnable_activation.
         """
         self.check_input(x)
