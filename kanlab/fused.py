@@ -368,8 +368,15 @@ def _reference(state: _Pass, x, coef, scale_sp, scale_base, numeric, l1: bool = 
     """The same pass with ordinary differentiable torch ops (for double backward)."""
     feats = features(x, state.knots, state.k, state.base_fn)  # (batch, in, C)
     w = weight(coef, scale_sp, scale_base, numeric)
-    y = feats.reshape(x.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
+    y = linear(feats, w)
     return (y, l1_sign_trick(feats, w)[0]) if l1 else (y,)
+
+
+def linear(feats: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``y[b, j] = Σ_{i,c} w[j, i, c]·feats[b, i, c]``: feats (batch, in, C), w (out, in, C) -> (batch, out).
+
+    The layer's one matmul, with ordinary differentiable ops (the fused node's reference)."""
+    return feats.reshape(feats.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
 
 
 def l1_sign_trick(
@@ -399,8 +406,7 @@ def spline_linear(x, coef, scale_sp, scale_base, numeric, knots, k: int, base_fn
     (out, in, G + k), scale_sp and scale_base (out, in) and the 0/1 ``numeric`` mask (out, in).
     """
     if _MODES.ordinary:
-        feats, w = features(x, knots, k, base_fn), weight(coef, scale_sp, scale_base, numeric)
-        return feats.reshape(x.shape[0], w[0].numel()) @ w.reshape(w.shape[0], -1).T
+        return linear(features(x, knots, k, base_fn), weight(coef, scale_sp, scale_base, numeric))
     return _SplineLinear.apply(x, coef, scale_sp, scale_base, numeric, knots, k, base_fn)
 
 

@@ -174,7 +174,7 @@ class KANLayer(nn.Module):
         if not self.has_symbolic:
             return fused.spline_linear_l1(x, *self._weight_parts(), self.knots, self.k, self.base_fn)
         features, weight = self._features(x), self._weight()
-        y = features.reshape(x.shape[0], weight[0].numel()) @ weight.reshape(self.out_dim, -1).T
+        y = fused.linear(features, weight)
         symbolic = self.symbolic_activations(x)  # (batch, out, in)
         l1, sign_t = fused.l1_sign_trick(features, weight, extra=symbolic)
         y = y + symbolic.sum(dim=2)

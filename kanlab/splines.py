@@ -161,6 +161,7 @@ class LocalSupport:
     def __init__(self, span, frac, inv_h, inside, coefs, k: int, n_basis: int) -> None:
         self.span, self.frac, self.inv_h, self.inside = span, frac, inv_h, inside
         self.coefs, self.k, self.n_basis = coefs, k, n_basis
+        self._raw_index: torch.Tensor | None = None
         self._existing: torch.Tensor | None = None
 
     def _horner(self, derivative: bool = False) -> torch.Tensor:
@@ -240,14 +241,21 @@ class LocalSupport:
         """
         return torch.gather(dense, 1, self.basis_index().transpose(0, 1)).transpose(0, 1)
 
+    def _index(self) -> torch.Tensor:
+        """(k + 1, N, I) long: the index c of ``B_{s-k} .. B_s`` (negative or >= G + k for bases
+        that do not exist); computed once."""
+        if self._raw_index is None:
+            self._raw_index = self.span + (_offsets(self.k, self.span.device) - self.k)
+        return self._raw_index
+
     def basis_index(self) -> torch.Tensor:
         """(k + 1, N, I) long: the index c of ``B_{s-k} .. B_s``, clamped into [0, G + k)."""
-        return (self.span + (_offsets(self.k, self.span.device) - self.k)).clamp_(0, self.n_basis - 1)
+        return self._index().clamp(0, self.n_basis - 1)
 
     def existing(self) -> torch.Tensor:
         """(k + 1, N, I) bool: which of ``B_{s-k} .. B_s`` exist (index in [0, G + k)); computed once."""
         if self._existing is None:
-            index = self.span + (_offsets(self.k, self.span.device) - self.k)
+            index = self._index()
             self._existing = (index >= 0) & (index < self.n_basis)
         return self._existing
 

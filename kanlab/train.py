@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from kanlab.utils import all_finite
+
 Callback = Callable[[Any, int, dict[str, list[float]]], Any]
 DATASET_KEYS = ("train_input", "train_label", "test_input", "test_label")
 
@@ -31,7 +33,7 @@ def check_dataset(dataset: dict[str, torch.Tensor], in_dim: int, out_dim: int) -
         if x.shape[0] == 0:
             raise ValueError(f"dataset['{split}_input'] is empty; give at least one sample")
         for key, t in ((f"{split}_input", x), (f"{split}_label", y)):
-            if not torch.isfinite(t).all():
+            if not all_finite(t):
                 raise ValueError(f"dataset['{key}'] contains NaN or inf; clean the data before training")
 
 
