@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kanlab import splines
+from kanlab import kernels, splines
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -139,15 +139,22 @@ def reuse_features(enabled: bool) -> Iterator[None]:
         _MODES.reuse = previous
 
 
-def _data_features(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> torch.Tensor:
-    """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused."""
+def _data_features(
+    x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str, grid: kernels.Grid | None = None
+) -> torch.Tensor:
+    """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused.
+
+    ``grid``: the C kernels' grid for this pass (``kernels.grid_for``), None for torch ops."""
     store = splines._cached(knots, "data-features", lambda _: {})
     key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, base_fn)
     entry = store.get(key)
     alive = entry is not None and entry[0]() is x
     if alive and entry[2] is not None and torch.equal(x, entry[1]):
         return entry[2]
-    feats = _features_no_grad(x, splines.local_support(x, knots, k), base_fn)
+    if grid is not None:
+        feats = grid.evaluate(x.contiguous(), features=True)["features"]
+    else:
+        feats = _features_no_grad(x, splines.local_support(x, knots, k), base_fn)
     if alive and feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:  # used again: keep it
         store[key] = (entry[0], x.clone(), feats)
         return feats
@@ -185,15 +192,21 @@ class _Pass:
         self.n_basis = knots.shape[1] - k - 1
         self.needs = ctx.needs_input_grad[:5]
         self.w_bm = _weight_no_grad(*params)  # (out, C, in)
-        self.support = None  # the local support, kept only when grad_x is needed
+        self.grid = kernels.grid_for(x, knots, k, base_fn)  # the C kernels, when they apply
+        self.support = None  # the local support (torch path), kept only when grad_x is needed
+        self.saved: dict[str, torch.Tensor] = {}  # the C kernels' spans, slopes, ...
         if x.requires_grad or not _MODES.reuse:
-            self.support = splines.local_support(x, knots, k)
-            self.data = self._build(x, self.support)
+            self.data = self._build(x.detach().contiguous())
         else:  # the data, on the dense pass (see _pass_for): its basis may be reused
-            self.data = _data_features(x, knots, k, base_fn)
+            self.data = _data_features(x, knots, k, base_fn, self.grid)
 
-    def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
-        return _features_no_grad(x, support, self.base_fn)  # (batch, C·in)
+    def _build(self, x: torch.Tensor) -> Any:
+        """The features (batch, C·in), and what grad_x needs when x requires grad."""
+        if self.grid is not None:
+            self.saved = self.grid.evaluate(x, features=True, slopes=self.x.requires_grad)
+            return self.saved.pop("features")
+        self.support = splines.local_support(x, self.knots, self.k)
+        return _features_no_grad(x, self.support, self.base_fn)
 
     @property
     def feats(self) -> torch.Tensor:
@@ -211,6 +224,8 @@ class _Pass:
 
         grad_features: (batch, G + k + 1, in). Only the k + 1 local bases and ``b`` depend on x.
         """
+        if self.grid is not None:
+            return self.grid.input_gradient(grad_features, self.saved)
         spline = (self.support.gather(grad_features) * self.slopes()).sum(0)
         return spline + grad_features[:, self.n_basis] * BASE_DERIVATIVES[self.base_fn](self.x)
 
@@ -259,12 +274,18 @@ class _LocalPass(_Pass):
     tensors of (k + 1, batch, in) per output instead of (batch, G + k + 1, in).
     """
 
-    def _build(self, x: torch.Tensor, support: splines.LocalSupport) -> Any:
+    def _build(self, x: torch.Tensor) -> Any:
+        if self.grid is not None:
+            self.saved = self.grid.evaluate(x, local=True, slopes=True)
+            return None
+        support = self.support = splines.local_support(x, self.knots, self.k)
         values = support.values(clamp=False).mul_(support.existing())  # (k + 1, batch, in)
         column = support.basis_index() * x.shape[1] + _arange(x.shape[1], x.device)  # in (C·in)
         return values, column.reshape(-1), BASE_FUNCTIONS[self.base_fn](x)
 
     def output(self) -> torch.Tensor:
+        if self.grid is not None:
+            return self.grid.local_forward(self.saved, self.w_bm)
         values, index, base = self.data
         out_dim, batch = self.w_bm.shape[0], base.shape[0]
         self.w_local = self.w_bm.flatten(1).index_select(1, index).view(out_dim, *values.shape)
@@ -283,8 +304,12 @@ class _LocalPass(_Pass):
         return g
 
     def grads(self, grad_y: torch.Tensor) -> tuple:  # type: ignore[override]
+        want_weight = any(self.needs[1:4])
+        if self.grid is not None:
+            g, grad_x = self.grid.local_backward(self.saved, self.w_bm, grad_y, want_weight, self.needs[0])
+            return grad_x, *(self.param_grads(g) if want_weight else (None, None, None)), None
         grad_x, param_grads = None, (None, None, None)
-        if any(self.needs[1:4]):
+        if want_weight:
             param_grads = self.param_grads(self.weight_gradient(grad_y))
         if self.needs[0]:
             out_dim = grad_y.shape[1]

@@ -1,0 +1,260 @@
+/* The kernels of _cbasis.c for one floating type; included once with REAL = float and once
+ * with REAL = double (SUFFIX names them). Layouts (all C-contiguous, batch N, inputs I, bases
+ * NB = G + k, columns C = NB + 1 with the base function last):
+ *   x (N, I); knots (I, K); features (N, C, I); span (N, I) int64; values, slopes (k + 1, N, I);
+ *   base, base_slope (N, I); weight (out, C, I); y, grad_y (N, out).
+ * See kanlab/kernels.py for what each computes and why. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SUFFIX)
+
+/* b(x) and b'(x) for the layer's base function. */
+static inline void FN(base_function)(int kind, REAL x, REAL *value, REAL *slope) {
+    switch (kind) {
+    case BASE_SILU: {
+        REAL s = (REAL)1 / ((REAL)1 + EXP(-x));
+        *value = x * s;
+        *slope = s * ((REAL)1 + x * ((REAL)1 - s));
+        return;
+    }
+    case BASE_IDENTITY:
+        *value = x;
+        *slope = 1;
+        return;
+    case BASE_TANH: {
+        REAL t = TANH(x);
+        *value = t;
+        *slope = (REAL)1 - t * t;
+        return;
+    }
+    case BASE_GELU: {
+        REAL cdf = (REAL)0.5 * ((REAL)1 + ERF(x * (REAL)0.70710678118654752440));
+        *value = x * cdf;
+        *slope = cdf + x * EXP((REAL)-0.5 * x * x) * (REAL)0.39894228040143267794;
+        return;
+    }
+    default: /* BASE_ZERO */
+        *value = 0;
+        *slope = 0;
+    }
+}
+
+/* Where x sits on its row of knots: the interval s (clamped to [0, K - 2]), whether x lies in
+ * [t_0, t_{K-1}], the fraction f in the interval, 1/h_s and the polynomial table P[p, r] of the
+ * k + 1 non-zero bases. Same rules as splines.local_support. */
+static inline int64_t FN(locate)(const Grid *g, Py_ssize_t i, REAL x, int *inside, REAL *frac,
+                                 REAL *inv_h, const REAL **poly) {
+    const REAL *t = (const REAL *)g->knots + i * g->n_knots;
+    const Py_ssize_t last = g->n_knots - 1;
+    int64_t s;
+    if (g->uniform) {
+        const REAL h_inv = ((const REAL *)g->inv_h)[i];
+        const REAL u = ((const REAL *)g->shift)[i] + x * h_inv; /* (x - t_0)/h */
+        *inside = u >= 0 && u <= (REAL)last;
+        REAL clamped = u > 0 ? u : 0; /* also maps NaN to 0 */
+        clamped = clamped < (REAL)last ? clamped : (REAL)last;
+        s = (int64_t)clamped;
+        if (s > last - 1) s = last - 1;
+        if (g->k == 0) { /* order 0 jumps at knots: undo a round-off that put s one off */
+            if (x >= t[s + 1] && s < last - 1) s += 1;
+            if (x < t[s] && s > 0) s -= 1;
+        }
+        REAL f = (x - t[s]) * h_inv;
+        *frac = f < 0 ? 0 : (f > 1 ? 1 : f);
+        *inv_h = h_inv;
+        *poly = (const REAL *)g->table;
+    } else { /* s = (number of knots <= x) - 1, from a bucket's first interval, then a short scan */
+        if (!(x >= t[0])) { /* left of the knots, or NaN */
+            s = -1;
+        } else if (x >= t[last]) {
+            s = last;
+        } else {
+            const REAL *bucket = (const REAL *)g->bucket_scale + 2 * i; /* t_0, M/(t_{K-1} - t_0) */
+            Py_ssize_t m = (Py_ssize_t)((x - bucket[0]) * bucket[1]);
+            m = m < 0 ? 0 : (m > g->n_buckets - 1 ? g->n_buckets - 1 : m);
+            s = ((const int64_t *)g->bucket_start)[i * g->n_buckets + m];
+            while (s < last && t[s + 1] <= x) ++s; /* exact whatever the bucket's round-off */
+            while (s > 0 && t[s] > x) --s;
+        }
+        *inside = s >= 0 && x <= t[last];
+        if (s < 0) s = 0;
+        if (s > last - 1) s = last - 1;
+        const REAL *row = (const REAL *)g->table + (i * last + s) * (2 + (g->k + 1) * (g->k + 1));
+        *inv_h = row[1];
+        *frac = *inside ? (x - row[0]) * row[1] : 0;
+        *poly = row + 2;
+    }
+    return s;
+}
+
+/* Values (and d/dx) of the k + 1 local bases B_{s-k} .. B_s by Horner's rule; 0 for bases that
+ * do not exist (index outside [0, NB)) or when x is outside the knots. */
+ALWAYS_INLINE void FN(local_values)(const Grid *g, const int k, int64_t s, int inside, REAL f,
+                                           REAL inv_h, const REAL *poly, REAL *values, REAL *slopes) {
+    const int n = k + 1;
+    for (int r = 0; r <= k; ++r) {
+        const int64_t c = s - k + r;
+        if (!inside || c < 0 || c >= g->n_basis) {
+            values[r] = 0;
+            if (slopes) slopes[r] = 0;
+            continue;
+        }
+        REAL v = poly[k * n + r];
+        for (int p = k - 1; p >= 0; --p) v = v * f + poly[p * n + r];
+        values[r] = v;
+        if (slopes) {
+            REAL d = 0;
+            if (k > 0) {
+                d = poly[k * n + r] * (REAL)k;
+                for (int p = k - 1; p >= 1; --p) d = d * f + poly[p * n + r] * (REAL)p;
+            }
+            slopes[r] = d * inv_h;
+        }
+    }
+}
+
+/* Evaluate the basis at x for rows b0 <= b < b1. Optional outputs (NULL: not wanted): dense
+ * features (N, C, I), span (N, I), local values and slopes (k + 1, N, I), base and base_slope
+ * (N, I). k is a compile-time constant in the common cases (see evaluate_rows), so the loops
+ * over r unroll. */
+ALWAYS_INLINE void FN(evaluate_k)(const Grid *g, const int k, Py_ssize_t N, Py_ssize_t I,
+                                  Py_ssize_t b0, Py_ssize_t b1, const REAL *restrict x,
+                                  REAL *restrict features, int64_t *restrict span,
+                                  REAL *restrict values, REAL *restrict slopes,
+                                  REAL *restrict base, REAL *restrict base_slope) {
+    const Py_ssize_t C = g->n_basis + 1, NI = N * I;
+    REAL v[MAX_ORDER + 1], d[MAX_ORDER + 1];
+    if (features) memset(features + b0 * C * I, 0, sizeof(REAL) * (size_t)((b1 - b0) * C * I));
+    for (Py_ssize_t b = b0; b < b1; ++b) {
+        REAL *row = features ? features + b * C * I : NULL;
+        for (Py_ssize_t i = 0; i < I; ++i) {
+            const Py_ssize_t at = b * I + i;
+            const REAL xv = x[at];
+            int inside;
+            REAL f, inv_h, bv, bd;
+            const REAL *poly;
+            const int64_t s = FN(locate)(g, i, xv, &inside, &f, &inv_h, &poly);
+            FN(local_values)(g, k, s, inside, f, inv_h, poly, v, slopes ? d : NULL);
+            FN(base_function)(g->base_kind, xv, &bv, &bd);
+            if (row) {
+                for (int r = 0; r <= k; ++r) {
+                    const int64_t c = s - k + r;
+                    if (c >= 0 && c < g->n_basis) row[c * I + i] = v[r];
+                }
+                row[(C - 1) * I + i] = bv;
+            }
+            if (span) span[at] = s;
+            if (values) for (int r = 0; r <= k; ++r) values[r * NI + at] = v[r];
+            if (slopes) for (int r = 0; r <= k; ++r) slopes[r * NI + at] = d[r];
+            if (base) base[at] = bv;
+            if (base_slope) base_slope[at] = bd;
+        }
+    }
+}
+
+/* Job pointers: x, features, span, values, slopes, base, base_slope. */
+static void FN(evaluate_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1) {
+    const Grid *g = job->grid;
+    void *const *p = job->ptr;
+#define EVALUATE(K) FN(evaluate_k)(g, K, job->N, job->I, b0, b1, p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+    switch (g->k) { /* the orders people use, unrolled; any other order runs the generic loop */
+    case 1: EVALUATE(1); break;
+    case 2: EVALUATE(2); break;
+    case 3: EVALUATE(3); break;
+    default: EVALUATE(g->k);
+    }
+#undef EVALUATE
+}
+
+/* The column of local basis r of an input in interval s, clamped into [0, NB). */
+static inline Py_ssize_t FN(column)(const Grid *g, int64_t s, int r) {
+    int64_t c = s - g->k + r;
+    return (Py_ssize_t)(c < 0 ? 0 : (c >= g->n_basis ? g->n_basis - 1 : c));
+}
+
+/* grad_x[b, i] = Σ_r grad_features[b, c_r, i]·slopes[r, b, i] + grad_features[b, NB, i]·base_slope[b, i]
+ * for rows b0 <= b < b1. Job pointers: grad_features, span, slopes, base_slope, grad_x. */
+static void FN(input_gradient_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1) {
+    const Grid *g = job->grid;
+    const Py_ssize_t I = job->I, C = g->n_basis + 1, NI = job->N * I;
+    const REAL *restrict grad_features = job->ptr[0];
+    const int64_t *restrict span = job->ptr[1];
+    const REAL *restrict slopes = job->ptr[2], *restrict base_slope = job->ptr[3];
+    REAL *restrict grad_x = job->ptr[4];
+    for (Py_ssize_t b = b0; b < b1; ++b) {
+        const REAL *row = grad_features + b * C * I;
+        for (Py_ssize_t i = 0; i < I; ++i) {
+            const Py_ssize_t at = b * I + i;
+            REAL acc = row[(C - 1) * I + i] * base_slope[at];
+            for (int r = 0; r <= g->k; ++r)
+                acc += row[FN(column)(g, span[at], r) * I + i] * slopes[r * NI + at];
+            grad_x[at] = acc;
+        }
+    }
+}
+
+/* y[b, j] = Σ_i Σ_r weight[j, c_r, i]·values[r, b, i] + weight[j, NB, i]·base[b, i] for rows
+ * b0 <= b < b1. Job pointers: span, values, base, weight, y. */
+static void FN(local_forward_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1) {
+    const Grid *g = job->grid;
+    const Py_ssize_t I = job->I, out = job->out, C = g->n_basis + 1, NI = job->N * I;
+    const int64_t *restrict span = job->ptr[0];
+    const REAL *restrict values = job->ptr[1], *restrict base = job->ptr[2];
+    const REAL *restrict weight = job->ptr[3];
+    REAL *restrict y = job->ptr[4];
+    for (Py_ssize_t b = b0; b < b1; ++b) {
+        for (Py_ssize_t j = 0; j < out; ++j) {
+            const REAL *w = weight + j * C * I;
+            REAL acc = 0;
+            for (Py_ssize_t i = 0; i < I; ++i) {
+                const Py_ssize_t at = b * I + i;
+                acc += w[(C - 1) * I + i] * base[at];
+                for (int r = 0; r <= g->k; ++r)
+                    acc += w[FN(column)(g, span[at], r) * I + i] * values[r * NI + at];
+            }
+            y[b * out + j] = acc;
+        }
+    }
+}
+
+/* The backward pass of local_forward over all rows (grad_weight sums over them, so b0 and b1
+ * are ignored): grad_weight (out, C, I) and grad_x (N, I), each NULL when not wanted.
+ * Job pointers: span, values, slopes, base, base_slope, weight, grad_y, grad_weight, grad_x. */
+static void FN(local_backward_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1) {
+    const Grid *g = job->grid;
+    const Py_ssize_t N = job->N, I = job->I, out = job->out, C = g->n_basis + 1, NI = N * I;
+    const int64_t *restrict span = job->ptr[0];
+    const REAL *restrict values = job->ptr[1], *restrict slopes = job->ptr[2];
+    const REAL *restrict base = job->ptr[3], *restrict base_slope = job->ptr[4];
+    const REAL *restrict weight = job->ptr[5], *restrict grad_y = job->ptr[6];
+    REAL *restrict grad_weight = job->ptr[7], *restrict grad_x = job->ptr[8];
+    (void)b0, (void)b1;
+    if (grad_weight) memset(grad_weight, 0, sizeof(REAL) * (size_t)(out * C * I));
+    for (Py_ssize_t b = 0; b < N; ++b) {
+        for (Py_ssize_t i = 0; i < I; ++i) {
+            const Py_ssize_t at = b * I + i;
+            Py_ssize_t col[MAX_ORDER + 1];
+            for (int r = 0; r <= g->k; ++r) col[r] = FN(column)(g, span[at], r) * I + i;
+            REAL gx = 0;
+            for (Py_ssize_t j = 0; j < out; ++j) {
+                const REAL gy = grad_y[b * out + j];
+                const Py_ssize_t w0 = j * C * I;
+                if (grad_weight) {
+                    grad_weight[w0 + (C - 1) * I + i] += gy * base[at];
+                    for (int r = 0; r <= g->k; ++r) grad_weight[w0 + col[r]] += gy * values[r * NI + at];
+                }
+                if (grad_x) {
+                    REAL slope = weight[w0 + (C - 1) * I + i] * base_slope[at];
+                    for (int r = 0; r <= g->k; ++r) slope += weight[w0 + col[r]] * slopes[r * NI + at];
+                    gx += gy * slope;
+                }
+            }
+            if (grad_x) grad_x[at] = gx;
+        }
+    }
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

@@ -1,0 +1,209 @@
+"""The optional C kernels of a KAN layer's pass (``kanlab/_cbasis.c``), behind a safe interface.
+
+For small layers (the paper's 2 → 5 → 1) a pass built from torch ops costs ~1.5 µs of dispatch
+per op and dozens of ops, far more than its arithmetic. These kernels walk the inputs once:
+
+* ``Grid.evaluate(x)``: every input's interval s on its knots, the k + 1 non-zero bases
+  ``B_{s-k} .. B_s`` and their slopes, the base function b(x) and b'(x), and/or the dense
+  features (batch, G + k + 1, in) that the layer multiplies by its weight;
+* ``Grid.input_gradient``: ``grad_x`` of the dense pass from the features' gradient, reading only
+  the k + 1 local columns and the base column;
+* ``Grid.local_forward`` / ``Grid.local_backward``: a layer with few outputs computed from the
+  local bases alone (``y``, ``grad_weight`` and ``grad_x`` without any dense tensor).
+
+Same rules as ``splines.local_support`` (interval by arithmetic on uniform knots, by binary search
+otherwise; the per-interval polynomial tables of ``splines``), so the numbers equal the torch
+path's up to round-off; ``tests/test_kernels.py`` checks both against the textbook recursion.
+
+The kernels are compiled when kanlab is installed (``pip install -e .`` with a C compiler) and
+skipped otherwise: ``available()`` says whether they are there, and everything works without
+them. They run on CPU tensors of float32 or float64; ``use_kernels(False)`` turns them off in a
+``with`` block (per thread), and ``KANLAB_KERNELS=0`` in the environment turns them off for the
+process. Introduced in 05_vectorized_kan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+import torch
+
+from kanlab import splines
+
+try:
+    from kanlab import _cbasis
+except ImportError:  # not compiled (no C compiler at install time): pure torch
+    _cbasis = None
+
+BASE_KINDS = {"silu": 0, "identity": 1, "zero": 2, "tanh": 3, "gelu": 4}
+MAX_ORDER = 15  # the kernels' largest spline order k
+
+
+class _Switch(threading.local):
+    enabled = os.environ.get("KANLAB_KERNELS", "1") != "0"
+
+
+_SWITCH = _Switch()
+
+
+def available() -> bool:
+    """True when the compiled kernels were built and are switched on (for this thread)."""
+    return _cbasis is not None and _SWITCH.enabled
+
+
+@contextlib.contextmanager
+def use_kernels(enabled: bool) -> Iterator[None]:
+    """Use the compiled kernels (when built) or not, inside a ``with`` block; on by default.
+
+    Off runs every pass with torch ops: the reference the tests compare the kernels against.
+    """
+    previous, _SWITCH.enabled = _SWITCH.enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _SWITCH.enabled = previous
+
+
+def _ptr(t: torch.Tensor | None) -> int:
+    return 0 if t is None else t.data_ptr()
+
+
+class Grid:
+    """One layer's knots, order and base function, prepared for the kernels (built once per grid).
+
+    Holds the tensors whose addresses the kernels read (knots, the uniform step's inverse and
+    shift, the polynomial table), so they stay alive as long as the grid does.
+    """
+
+    def __init__(self, knots: torch.Tensor, k: int, base_fn: str) -> None:
+        self.knots = knots.detach().contiguous()
+        self.k, self.n_basis = k, knots.shape[1] - k - 1
+        self.in_dim = knots.shape[0]
+        step = splines._uniform_step(knots)
+        if step is not None:
+            inv_h, shift = splines._cached(
+                knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0])
+            )
+            self.inv_h, self.shift = inv_h.contiguous(), shift.contiguous()
+            self.table = splines._cardinal_polynomials(k, knots.dtype, str(knots.device)).contiguous()
+            self.bucket_scale = self.bucket_start = None
+        else:
+            self.inv_h = self.shift = None
+            self.table = splines._cached(
+                knots, f"poly{k}", lambda t: splines._interval_polynomials(t, k)
+            ).contiguous()
+            self.bucket_scale, self.bucket_start = _buckets(self.knots)
+        self.args = (
+            int(knots.dtype == torch.float64), _ptr(self.knots), knots.shape[1], k, self.n_basis,
+            int(step is not None), _ptr(self.inv_h), _ptr(self.shift), _ptr(self.table),
+            BASE_KINDS[base_fn], 0 if self.bucket_start is None else self.bucket_start.shape[1],
+            _ptr(self.bucket_scale), _ptr(self.bucket_start),
+        )  # fmt: skip
+
+    def evaluate(
+        self, x: torch.Tensor, features: bool = False, local: bool = False, slopes: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """Evaluate at x (batch, in), contiguous. Returns the wanted pieces by name:
+
+        ``features`` (batch, (G + k + 1)·in), basis-major with b(x) last; ``local``: ``span``
+        (batch, in) long, ``values`` (k + 1, batch, in) and ``base`` (batch, in); ``slopes``:
+        ``span``, ``slopes`` (k + 1, batch, in) and ``base_slope`` (batch, in). Bases that do not
+        exist or inputs outside the knots give 0.
+        """
+        batch = x.shape[0]
+        new = x.new_empty
+        out: dict[str, torch.Tensor] = {}
+        if features:
+            out["features"] = new(batch, (self.n_basis + 1) * self.in_dim)
+        if local or slopes:
+            out["span"] = torch.empty(batch, self.in_dim, dtype=torch.long)
+        if local:
+            out["values"], out["base"] = new(self.k + 1, batch, self.in_dim), new(batch, self.in_dim)
+        if slopes:
+            out["slopes"] = new(self.k + 1, batch, self.in_dim)
+            out["base_slope"] = new(batch, self.in_dim)
+        names = ("features", "span", "values", "slopes", "base", "base_slope")
+        _cbasis.evaluate(
+            *self.args, batch, self.in_dim, 0, _ptr(x), *(_ptr(out.get(n)) for n in names)
+        )
+        return out
+
+    def input_gradient(self, grad_features: torch.Tensor, saved: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``grad_x`` (batch, in) from the gradient of the dense features (batch, (G + k + 1)·in)."""
+        grad_features = grad_features.contiguous()
+        batch = grad_features.shape[0]
+        grad_x = grad_features.new_empty(batch, self.in_dim)
+        _cbasis.input_gradient(
+            *self.args, batch, self.in_dim, 0, _ptr(grad_features), _ptr(saved["span"]),
+            _ptr(saved["slopes"]), _ptr(saved["base_slope"]), _ptr(grad_x),
+        )  # fmt: skip
+        return grad_x
+
+    def local_forward(self, saved: dict[str, torch.Tensor], weight: torch.Tensor) -> torch.Tensor:
+        """``y`` (batch, out) from the local bases and the weight (out, G + k + 1, in), contiguous."""
+        batch, out_dim = saved["base"].shape[0], weight.shape[0]
+        y = weight.new_empty(batch, out_dim)
+        _cbasis.local_forward(
+            *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
+            _ptr(saved["base"]), _ptr(weight), _ptr(y),
+        )  # fmt: skip
+        return y
+
+    def local_backward(
+        self, saved: dict[str, torch.Tensor], weight: torch.Tensor, grad_y: torch.Tensor,
+        want_weight: bool, want_x: bool,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:  # fmt: skip
+        """(grad_weight (out, G + k + 1, in), grad_x (batch, in)) of ``local_forward``; None if not wanted."""
+        grad_y = grad_y.contiguous()
+        batch, out_dim = grad_y.shape
+        grad_w = weight.new_empty(weight.shape) if want_weight else None
+        grad_x = weight.new_empty(batch, self.in_dim) if want_x else None
+        _cbasis.local_backward(
+            *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
+            _ptr(saved.get("slopes")), _ptr(saved["base"]), _ptr(saved.get("base_slope")),
+            _ptr(weight), _ptr(grad_y), _ptr(grad_w), _ptr(grad_x),
+        )  # fmt: skip
+        return grad_w, grad_x
+
+
+def _buckets(knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where to start looking for x's interval on non-uniform knots (I, K): a search in O(1).
+
+    Each input's range [t_0, t_{K-1}] is cut into M = 4(K - 1) equal buckets; bucket m starts
+    at the interval of its left edge. The kernel takes x's bucket, starts there and scans to the
+    exact interval (so round-off in the bucket arithmetic costs a step, never a wrong answer).
+    Returns (scale (I, 2): t_0 and M/(t_{K-1} - t_0), in the knots' dtype; start (I, M) int64).
+    """
+    t = knots.double()
+    n_buckets = 4 * (t.shape[1] - 1)
+    width = t[:, -1] - t[:, 0]
+    scale = torch.where(width > 0, n_buckets / torch.where(width > 0, width, 1.0), 0.0)
+    edges = t[:, :1] + torch.arange(n_buckets, dtype=torch.float64) * (width / n_buckets)[:, None]
+    start = (torch.searchsorted(t, edges, right=True) - 1).clamp_(0, t.shape[1] - 2)
+    return torch.stack([t[:, 0], scale], dim=1).to(knots.dtype).contiguous(), start.contiguous()
+
+
+def grid_for(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> Grid | None:
+    """The kernels' ``Grid`` for this pass, or None when the torch path must run instead.
+
+    The kernels take CPU float32/float64 inputs whose dtype matches the knots, 2-D x with one
+    column per knot row, k <= 15, a known base function and knots that are not being trained.
+    """
+    if not (
+        available()
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and knots.dtype == x.dtype
+        and knots.device.type == "cpu"
+        and not knots.requires_grad
+        and x.dim() == 2
+        and x.shape[1] == knots.shape[0]
+        and 0 <= k <= MAX_ORDER
+        and knots.shape[1] >= k + 2
+        and base_fn in BASE_KINDS
+    ):
+        return None
+    return splines._cached(knots, f"kernel-grid{k}-{base_fn}", lambda t: Grid(t, k, base_fn))
