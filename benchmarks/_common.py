@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -117,6 +119,15 @@ def import_pykan():
     except ImportError:
         return None
     return sys.modules["kan"]
+
+
+def warm_up_torch() -> None:
+    """Load what torch loads on first use before anything is timed.
+
+    The first optimizer a process creates imports ``torch._dynamo`` (about 1 s here). Whichever
+    library's fit ran first would pay it; warming up here keeps it out of both.
+    """
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def time_repeats(

@@ -144,6 +144,7 @@ def run_pykan(task: Task, data: dict, seed: int, dtype: torch.dtype, steps: int 
 def run_tasks(tasks, seeds, dtype, steps=STEPS, libs=("kanlab", "pykan")) -> dict:
     """Run every task × seed × library, libraries interleaved so machine noise hits both."""
     runners = {"kanlab": run_kanlab, "pykan": run_pykan}
+    C.warm_up_torch()
     out: dict = {}
     for task in tasks:
         data = make_dataset(task.fn_name, task.width[0], dtype)

@@ -42,6 +42,7 @@ def main() -> int:
     torch.set_num_threads(1)
     problem = sin_sin_problem()
     common = {"alpha": 0.01, "n_side": cfg["n_side"], "n_test": 41, "lbfgs_iters": 10}
+    C.warm_up_torch()
 
     t0 = time.perf_counter()
     kan = KAN([2, 10, 1], grid=cfg["grids"][0], k=3, seed=0, dtype=torch.float64)

@@ -142,8 +142,11 @@ def fit(
 def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
     """The function optimisers call: loss + lamb·penalty, backward, remember the penalty."""
 
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+
     def closure() -> torch.Tensor:
-        optimizer.zero_grad()
+        for p in params:  # what optimizer.zero_grad() does, without its ~30 µs of wrappers
+            p.grad = None
         loss, reg = objective(x, y)
         total = loss + lamb * reg
         total.backward()
