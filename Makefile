@@ -35,10 +35,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) pip
 
-# Re-runs only when pyproject.toml or the lock change (or the venv is new): a second
+# Re-runs only when pyproject.toml, the lock or the C kernels change (or the venv is new): a second
 # `make test` goes straight to testing. Notebooks name the kernel "python3"; the ipykernel
 # line makes that name mean this venv's interpreter.
-$(STAMP): pyproject.toml $(LOCK) | $(PY)
+$(STAMP): pyproject.toml $(LOCK) kanlab/_cbasis.c kanlab/_cbasis_impl.h | $(PY)
 	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	@touch $@

@@ -190,6 +190,19 @@ def test_installed_kanlab_version_is_the_package_version() -> None:
         pytest.skip("kanlab is imported from the source tree, not installed")
 
 
+def test_the_c_kernels_are_built_where_they_are_required(pyproject, repo_root: Path) -> None:
+    """kanlab's C kernels are optional (a machine without a C compiler runs pure torch), so a
+    failed build is silent at install time. CI sets KANLAB_REQUIRE_KERNELS=1 where it has a
+    compiler: there the extension must have been built, else its tests would all be skipped."""
+    from kanlab import kernels
+
+    ext = pyproject["tool"]["setuptools"]["ext-modules"]
+    assert [e["name"] for e in ext] == ["kanlab._cbasis"] and ext[0]["optional"] is True
+    assert all((repo_root / src).is_file() for src in ext[0]["sources"] + ext[0]["depends"])
+    if os.environ.get("KANLAB_REQUIRE_KERNELS") == "1":
+        assert kernels._cbasis is not None, "kanlab._cbasis was not built (pip install -e . with a C compiler)"
+
+
 def test_binder_postbuild_installs_kanlab_without_touching_dependencies(repo_root: Path) -> None:
     post = repo_root / "binder" / "postBuild"
     text = post.read_text()
