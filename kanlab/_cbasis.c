@@ -132,7 +132,7 @@ static PyObject *call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, RowsKe
 }
 
 static PyObject *evaluate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 7, evaluate_rows_f32, evaluate_rows_f64);
+    return call(args, nargs, 8, evaluate_rows_f32, evaluate_rows_f64);
 }
 
 static PyObject *input_gradient(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {

@@ -11,13 +11,15 @@ anything and the backward pass is the chain rule done by hand:
 * ``grad_x[b, i] = Σ_c (grad_y · weight)[b, i, c] · ∂features[b, i, c]/∂x[b, i]`` — only the
   k + 1 bases that are non-zero at x (local support) and the base function contribute.
 
-Three refinements. A hidden layer with few outputs (``out·(k + 1) < G + k + 1``, e.g. the last
+Four refinements. A hidden layer with few outputs (``out·(k + 1) < G + k + 1``, e.g. the last
 layer of a regression KAN) skips the dense basis and looks up each edge's k + 1 active weights
 (``_LocalPass``). The data's basis is computed once per grid when the same input comes back
-(full-batch training; ``reuse_features``). Higher derivatives are exact: when the backward pass
-is itself recorded (``create_graph=True``) it differentiates a recomputation with ordinary
-torch ops, and ``ordinary_graph()`` builds that ordinary graph from the start (what
-``kanlab.pde`` does for Laplacians). ``KANLayer`` uses ``spline_linear`` in its forward pass and
+(full-batch training; ``reuse_features``). On CPU the basis, its slopes, ``grad_x`` and the local
+pass run as compiled C loops when kanlab's optional kernels are built (``kanlab.kernels``: one call
+instead of ~30 small torch ops; the torch ops below are the fallback and the reference). Higher
+derivatives are exact: when the backward pass is itself recorded (``create_graph=True``) it
+differentiates a recomputation with ordinary torch ops, and ``ordinary_graph()`` builds that
+ordinary graph from the start (what ``kanlab.pde`` does for Laplacians). ``KANLayer`` uses ``spline_linear`` in its forward pass and
 ``spline_linear_l1`` when training with the sparsity penalty (07_interpretability).
 Introduced in 05_vectorized_kan.
 """

@@ -284,9 +284,10 @@ def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport
     if step is not None:
         inv_h, shift = _cached(knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0]))
         u = torch.addcmul(shift, xf.detach(), inv_h)  # (x - t_0)/h: position on the knots
-        u_in = u.clamp(0, n_knots - 1)
-        inside = u_in == u
-        span = u_in.clamp_max_(n_knots - 2).long()  # s (u_in >= 0: truncation is floor)
+        # Inside the knots by comparing x with the end knots: u's round-off must not move x = t_0
+        # or t_{K-1} (where the closed last order-0 basis is 1) in or out.
+        inside = (xf >= knots[:, 0]) & (xf <= knots[:, -1])
+        span = u.clamp_(0, n_knots - 2).long()  # s (u >= 0 after the clamp: truncation is floor)
         if k == 0:  # order 0 jumps at knots: fix spans that round-off put one interval off
             span = _fix_span_at_knots(xf, knots, span)
         # The fraction from the interval's own left knot, not u - s: float32 keeps it to a few
