@@ -15,6 +15,13 @@
 
 #define MAX_ORDER 15
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Loops that are arithmetic over rows of outputs also get a version for AVX2 + FMA, picked at
+ * load time on CPUs that have them (GCC's function multi-versioning; x86-64 with glibc only). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define WIDE_VECTORS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define WIDE_VECTORS
+#endif
 
 enum { BASE_SILU = 0, BASE_IDENTITY = 1, BASE_ZERO = 2, BASE_TANH = 3, BASE_GELU = 4 };
 
@@ -112,10 +119,10 @@ static int read_grid(const intptr_t *v, Grid *g) {
 #define SIZE_ARGS 3 /* N, I, out */
 
 /* Arguments: the grid (read_grid), N, I, out, then n_ptr data pointers; runs the float32 or
- * float64 kernel over all rows without the GIL. One thread: splitting rows over threads gained
+ * float64 kernel over all rows (samples b, or inputs i when ``over_inputs``) without the GIL. One thread: splitting rows over threads gained
  * nothing measurable next to torch's own (spinning) worker threads on this 2-core machine. */
-static PyObject *call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, RowsKernel f32,
-                      RowsKernel f64) {
+static PyObject *call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, int over_inputs,
+                      RowsKernel f32, RowsKernel f64) {
     intptr_t v[GRID_ARGS + SIZE_ARGS + 9];
     Grid g;
     Job job;
@@ -126,25 +133,33 @@ static PyObject *call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, RowsKe
     job.out = v[GRID_ARGS + 2];
     for (int a = 0; a < 9; ++a) job.ptr[a] = a < n_ptr ? (void *)v[GRID_ARGS + SIZE_ARGS + a] : NULL;
     Py_BEGIN_ALLOW_THREADS
-    (v[0] ? f64 : f32)(&job, 0, job.N);
+    (v[0] ? f64 : f32)(&job, 0, over_inputs ? job.I : job.N);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
 static PyObject *evaluate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 8, evaluate_rows_f32, evaluate_rows_f64);
+    return call(args, nargs, 8, 0, evaluate_rows_f32, evaluate_rows_f64);
 }
 
 static PyObject *input_gradient(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 5, input_gradient_rows_f32, input_gradient_rows_f64);
+    return call(args, nargs, 5, 0, input_gradient_rows_f32, input_gradient_rows_f64);
 }
 
 static PyObject *local_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 5, local_forward_rows_f32, local_forward_rows_f64);
+    return call(args, nargs, 5, 0, local_forward_rows_f32, local_forward_rows_f64);
 }
 
 static PyObject *local_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 9, local_backward_rows_f32, local_backward_rows_f64);
+    return call(args, nargs, 9, 0, local_backward_rows_f32, local_backward_rows_f64);
+}
+
+static PyObject *l1_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return call(args, nargs, 5, 1, l1_sums_rows_f32, l1_sums_rows_f64);
+}
+
+static PyObject *l1_input_gradient(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return call(args, nargs, 8, 1, l1_input_gradient_rows_f32, l1_input_gradient_rows_f64);
 }
 
 static PyMethodDef methods[] = {
@@ -156,6 +171,10 @@ static PyMethodDef methods[] = {
      "A layer's output from the local bases (see kernels.py)."},
     {"local_backward", (PyCFunction)(void (*)(void))local_backward, METH_FASTCALL,
      "grad_weight and grad_x of local_forward (see kernels.py)."},
+    {"l1_sums", (PyCFunction)(void (*)(void))l1_sums, METH_FASTCALL,
+     "Per edge, the signed sums of the features behind |phi|_1 (see kernels.py)."},
+    {"l1_input_gradient", (PyCFunction)(void (*)(void))l1_input_gradient, METH_FASTCALL,
+     "The sparsity penalty's gradient with respect to x (see kernels.py)."},
     {NULL, NULL, 0, NULL},
 };
 

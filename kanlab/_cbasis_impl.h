@@ -258,6 +258,128 @@ static void FN(local_backward_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1
     }
 }
 
+/* ---- the sparsity penalty: every edge's |phi|_1 without a (batch, out, in) tensor -------------
+ * Band layout of a weight or a sum, per input i a (P, out) block, P = NB + 2k + 1: row c + k is
+ * basis c (rows below k and from NB + k on are bases that do not exist, 0 in a weight) and row
+ * P - 1 the base function. An input in interval s then has its k + 1 bases in rows s .. s + k:
+ * distinct rows, no clamping, so the loops over the outputs j run over plain rows. */
+
+#ifndef J_BLOCK
+#define J_BLOCK 64 /* outputs per block in the penalty's kernels (stack buffers) */
+#endif
+
+/* sums[i][p][j] = Σ_b sign(phi_ji(x_bi))·feature_p(x_bi), with
+ * phi_ji(x_bi) = Σ_r band[i][s + r][j]·values[r, b, i] + band[i][P - 1][j]·base[b, i]. */
+ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_ssize_t i1) {
+    const Grid *g = job->grid;
+    const Py_ssize_t N = job->N, I = job->I, out = job->out, P = g->n_basis + 2 * k + 1, NI = N * I;
+    const int64_t *span = job->ptr[0];
+    const REAL *values = job->ptr[1], *base = job->ptr[2], *band = job->ptr[3];
+    REAL *sums = job->ptr[4];
+    for (Py_ssize_t i = i0; i < i1; ++i) {
+        const REAL *w_i = band + i * P * out;
+        REAL *m_i = sums + i * P * out;
+        memset(m_i, 0, sizeof(REAL) * (size_t)(P * out));
+        for (Py_ssize_t b = 0; b < N; ++b) {
+            const Py_ssize_t at = b * I + i;
+            const REAL bv = base[at];
+            REAL v[MAX_ORDER + 1];
+            const REAL *w[MAX_ORDER + 1];
+            REAL *m[MAX_ORDER + 1];
+            for (int r = 0; r <= k; ++r) {
+                v[r] = values[r * NI + at];
+                w[r] = w_i + (span[at] + r) * out;
+                m[r] = m_i + (span[at] + r) * out;
+            }
+            const REAL *wb = w_i + (P - 1) * out;
+            REAL *mb = m_i + (P - 1) * out;
+            /* Blocks of outputs, each step a plain loop over j that the compiler vectorises. */
+            for (Py_ssize_t j0 = 0; j0 < out; j0 += J_BLOCK) {
+                const Py_ssize_t n = out - j0 < J_BLOCK ? out - j0 : J_BLOCK;
+                REAL a[J_BLOCK];
+                for (Py_ssize_t j = 0; j < n; ++j) a[j] = bv * wb[j0 + j];
+                for (int r = 0; r <= k; ++r) {
+                    const REAL vr = v[r], *wr = w[r] + j0;
+                    for (Py_ssize_t j = 0; j < n; ++j) a[j] += vr * wr[j];
+                }
+                for (Py_ssize_t j = 0; j < n; ++j) a[j] = (REAL)(a[j] > 0) - (REAL)(a[j] < 0); /* sign */
+                for (Py_ssize_t j = 0; j < n; ++j) mb[j0 + j] += a[j] * bv;
+                for (int r = 0; r <= k; ++r) {
+                    const REAL vr = v[r];
+                    REAL *mr = m[r] + j0;
+                    for (Py_ssize_t j = 0; j < n; ++j) mr[j] += a[j] * vr;
+                }
+            }
+        }
+    }
+}
+
+/* Rows are inputs i here (each input's sums are its own). Job pointers: span, values, base,
+ * band (I, P, out), sums (I, P, out). */
+WIDE_VECTORS static void FN(l1_sums_rows)(const Job *job, Py_ssize_t i0, Py_ssize_t i1) {
+    switch (job->grid->k) {
+    case 1: FN(l1_sums_k)(job, 1, i0, i1); break;
+    case 2: FN(l1_sums_k)(job, 2, i0, i1); break;
+    case 3: FN(l1_sums_k)(job, 3, i0, i1); break;
+    default: FN(l1_sums_k)(job, job->grid->k, i0, i1);
+    }
+}
+
+/* grad_x[b, i] += Σ_j sign(phi_ji(x_bi))·dl[i][j]·phi_ji'(x_bi): the penalty's input gradient,
+ * dl = d loss / d |phi|_1 divided by the batch size, laid out (I, out). */
+ALWAYS_INLINE void FN(l1_input_gradient_k)(const Job *job, const int k, Py_ssize_t i0, Py_ssize_t i1) {
+    const Grid *g = job->grid;
+    const Py_ssize_t N = job->N, I = job->I, out = job->out, P = g->n_basis + 2 * k + 1, NI = N * I;
+    const int64_t *span = job->ptr[0];
+    const REAL *values = job->ptr[1], *slopes = job->ptr[2], *base = job->ptr[3];
+    const REAL *base_slope = job->ptr[4], *band = job->ptr[5], *dl = job->ptr[6];
+    REAL *grad_x = job->ptr[7];
+    for (Py_ssize_t i = i0; i < i1; ++i) {
+        const REAL *w_i = band + i * P * out, *dl_i = dl + i * out, *wb = w_i + (P - 1) * out;
+        for (Py_ssize_t b = 0; b < N; ++b) {
+            const Py_ssize_t at = b * I + i;
+            const REAL bv = base[at], bd = base_slope[at];
+            REAL v[MAX_ORDER + 1], d[MAX_ORDER + 1];
+            const REAL *w[MAX_ORDER + 1];
+            for (int r = 0; r <= k; ++r) {
+                v[r] = values[r * NI + at];
+                d[r] = slopes[r * NI + at];
+                w[r] = w_i + (span[at] + r) * out;
+            }
+            REAL gx = 0;
+            for (Py_ssize_t j0 = 0; j0 < out; j0 += J_BLOCK) {
+                const Py_ssize_t n = out - j0 < J_BLOCK ? out - j0 : J_BLOCK;
+                REAL a[J_BLOCK], slope[J_BLOCK];
+                for (Py_ssize_t j = 0; j < n; ++j) {
+                    a[j] = bv * wb[j0 + j];
+                    slope[j] = bd * wb[j0 + j];
+                }
+                for (int r = 0; r <= k; ++r) {
+                    const REAL vr = v[r], dr = d[r], *wr = w[r] + j0;
+                    for (Py_ssize_t j = 0; j < n; ++j) {
+                        a[j] += vr * wr[j];
+                        slope[j] += dr * wr[j];
+                    }
+                }
+                for (Py_ssize_t j = 0; j < n; ++j)
+                    gx += ((REAL)(a[j] > 0) - (REAL)(a[j] < 0)) * dl_i[j0 + j] * slope[j];
+            }
+            grad_x[at] += gx;
+        }
+    }
+}
+
+/* Job pointers: span, values, slopes, base, base_slope, band (I, P, out), dl (I, out),
+ * grad_x (N, I) (added to). */
+WIDE_VECTORS static void FN(l1_input_gradient_rows)(const Job *job, Py_ssize_t i0, Py_ssize_t i1) {
+    switch (job->grid->k) {
+    case 1: FN(l1_input_gradient_k)(job, 1, i0, i1); break;
+    case 2: FN(l1_input_gradient_k)(job, 2, i0, i1); break;
+    case 3: FN(l1_input_gradient_k)(job, 3, i0, i1); break;
+    default: FN(l1_input_gradient_k)(job, job->grid->k, i0, i1);
+    }
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

@@ -147,24 +147,38 @@ def _data_features(
     """``_features_no_grad`` for an input that does not require grad, computed once per grid if reused.
 
     ``grid``: the C kernels' grid for this pass (``kernels.grid_for``), None for torch ops."""
+    return _data_pieces(x, knots, k, base_fn, grid)["features"]
+
+
+def _data_pieces(
+    x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str, grid: kernels.Grid | None = None,
+    local: bool = False,
+) -> dict[str, torch.Tensor]:  # fmt: skip
+    """The features of a data input (``"features"``) and, with the kernels and ``local``, its
+    local pieces (``kernels.Grid.evaluate(local=True)``: what the sparsity penalty's kernels
+    read); stored on the input's second use (see the comment above ``_MAX_STORED_INPUTS``)."""
     store = splines._cached(knots, "data-features", lambda _: {})
     key = (id(x), x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, k, base_fn)
     entry = store.get(key)
     alive = entry is not None and entry[0]() is x
     if alive and entry[2] is not None and torch.equal(x, entry[1]):
-        return entry[2]
+        pieces = entry[2]
+        if local and grid is not None and "span" not in pieces:
+            pieces.update(grid.evaluate(x.contiguous(), local=True))
+        return pieces
     if grid is not None:
-        feats = grid.evaluate(x.contiguous(), features=True)["features"]
+        pieces = grid.evaluate(x.contiguous(), features=True, local=local)
     else:
-        feats = _features_no_grad(x, splines.local_support(x, knots, k), base_fn)
-    if alive and feats.numel() * feats.element_size() <= _MAX_STORED_BYTES:  # used again: keep it
-        store[key] = (entry[0], x.clone(), feats)
-        return feats
+        pieces = {"features": _features_no_grad(x, splines.local_support(x, knots, k), base_fn)}
+    size = sum(t.numel() * t.element_size() for t in pieces.values())
+    if alive and size <= _MAX_STORED_BYTES:  # used again: keep it
+        store[key] = (entry[0], x.clone(), pieces)
+        return pieces
     if not alive:
         while len(store) >= _MAX_STORED_INPUTS:
             store.pop(next(iter(store)))
         store[key] = (weakref.ref(x, lambda _, key=key: store.pop(key, None)), None, None)
-    return feats
+    return pieces
 
 
 def weight(coef: torch.Tensor, scale_sp: torch.Tensor, scale_base: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
@@ -189,8 +203,10 @@ def _weight_no_grad(coef, scale_sp, scale_base, numeric) -> torch.Tensor:
 class _Pass:
     """One forward pass on the dense basis, and what its backward pass needs (kept on the context)."""
 
-    def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str) -> None:
+    def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str, local: bool = False) -> None:
+        """``local``: also keep the kernels' local pieces (for the sparsity penalty's kernels)."""
         self.x, self.params, self.knots, self.k, self.base_fn = x, params, knots, k, base_fn
+        self.local = local
         self.n_basis = knots.shape[1] - k - 1
         self.needs = ctx.needs_input_grad[:5]
         self.w_bm = _weight_no_grad(*params)  # (out, C, in)
@@ -200,12 +216,13 @@ class _Pass:
         if x.requires_grad or not _MODES.reuse:
             self.data = self._build(x.detach().contiguous())
         else:  # the data, on the dense pass (see _pass_for): its basis may be reused
-            self.data = _data_features(x, knots, k, base_fn, self.grid)
+            self.saved = _data_pieces(x, knots, k, base_fn, self.grid, local)
+            self.data = self.saved["features"]
 
     def _build(self, x: torch.Tensor) -> Any:
         """The features (batch, C·in), and what grad_x needs when x requires grad."""
         if self.grid is not None:
-            self.saved = self.grid.evaluate(x, features=True, slopes=self.x.requires_grad)
+            self.saved = self.grid.evaluate(x, features=True, local=self.local, slopes=self.x.requires_grad)
             return self.saved.pop("features")
         self.support = splines.local_support(x, self.knots, self.k)
         return _features_no_grad(x, self.support, self.base_fn)
@@ -369,14 +386,22 @@ class _SplineLinearL1(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef, scale_sp, scale_base, numeric, knots, k, base_fn):
         ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
-        state = ctx.state = _Pass(ctx, x, (coef, scale_sp, scale_base, numeric), knots, k, base_fn)
+        grid = kernels.grid_for(x, knots, k, base_fn)
+        params = (coef, scale_sp, scale_base, numeric)
+        state = ctx.state = _Pass(ctx, x, params, knots, k, base_fn, local=grid is not None)
         batch, in_dim = x.shape
-        f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
-        w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
-        sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
-        # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
-        mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).div_(batch).permute(2, 1, 0)  # (out, C, in)
-        ctx.mean_sf, ctx.sign_t = mean_sf, (sign_t if ctx.needs_input_grad[0] else None)
+        if state.grid is not None:  # the C kernels: one pass, every edge's value in registers
+            band = state.grid.band(state.w_bm)
+            mean_sf = state.grid.l1_sums(state.saved, band).div_(batch)  # (out, C, in)
+            ctx.band, ctx.sign_t = band, None
+        else:
+            f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
+            w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
+            sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
+            # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
+            mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).div_(batch).permute(2, 1, 0)  # (out, C, in)
+            ctx.sign_t = sign_t if ctx.needs_input_grad[0] else None
+        ctx.mean_sf = mean_sf
         return state.output(), (state.w_bm * mean_sf).sum(1)
 
     @staticmethod
@@ -384,11 +409,14 @@ class _SplineLinearL1(torch.autograd.Function):
         inputs, state = ctx.saved_tensors, ctx.state
         if torch.is_grad_enabled():
             return _recomputed_grads(ctx, inputs, lambda: _reference(state, *inputs, l1=True), (grad_y, grad_l1))
-        grad_f = None
-        if ctx.needs_input_grad[0]:
+        grad_w_extra, grad_f = grad_l1.unsqueeze(1) * ctx.mean_sf, None
+        if ctx.needs_input_grad[0] and state.grid is None:
             weighted_sign = ctx.sign_t * (grad_l1.T / inputs[0].shape[0]).unsqueeze(1)  # (in, batch, out)
             grad_f = torch.bmm(weighted_sign, state.w_bm.permute(2, 0, 1)).permute(1, 2, 0)  # (batch, C, in)
-        return (*state.grads(grad_y, grad_l1.unsqueeze(1) * ctx.mean_sf, grad_f), None, None, None)
+        grads = state.grads(grad_y, grad_w_extra, grad_f)
+        if ctx.needs_input_grad[0] and state.grid is not None:
+            state.grid.l1_input_gradient(state.saved, ctx.band, grad_l1, grads[0])
+        return (*grads, None, None, None)
 
 
 def _reference(state: _Pass, x, coef, scale_sp, scale_base, numeric, l1: bool = False) -> tuple:

@@ -9,7 +9,10 @@ per op and dozens of ops, far more than its arithmetic. These kernels walk the i
 * ``Grid.input_gradient``: ``grad_x`` of the dense pass from the features' gradient, reading only
   the k + 1 local columns and the base column;
 * ``Grid.local_forward`` / ``Grid.local_backward``: a layer with few outputs computed from the
-  local bases alone (``y``, ``grad_weight`` and ``grad_x`` without any dense tensor).
+  local bases alone (``y``, ``grad_weight`` and ``grad_x`` without any dense tensor);
+* ``Grid.l1_sums`` / ``Grid.l1_input_gradient``: the sparsity penalty's per-edge sums of signed
+  features and its input gradient, one pass over (sample, input) with every edge's value kept
+  in registers instead of a (batch, out, in) tensor.
 
 Same rules as ``splines.local_support`` (interval by arithmetic on uniform knots, by binary search
 otherwise; the per-interval polynomial tables of ``splines``), so the numbers equal the torch
@@ -157,6 +160,47 @@ class Grid:
             _ptr(saved["base"]), _ptr(weight), _ptr(y),
         )  # fmt: skip
         return y
+
+    def band(self, weight: torch.Tensor) -> torch.Tensor:
+        """The weight (out, G + k + 1, in) in the penalty kernels' band layout (in, P, out).
+
+        It has P = G + 3k + 1 rows: row c + k is basis c, rows that stand for bases that do not exist
+        are 0, and the last row is the base function; an input in interval s then has its k + 1
+        bases in rows s .. s + k.
+        """
+        out_dim, n_basis, k = weight.shape[0], self.n_basis, self.k
+        band = weight.new_zeros(self.in_dim, n_basis + 2 * k + 1, out_dim)
+        band[:, k : k + n_basis] = weight[:, :n_basis].permute(2, 1, 0)
+        band[:, -1] = weight[:, n_basis].T
+        return band
+
+    def l1_sums(self, saved: dict[str, torch.Tensor], band: torch.Tensor) -> torch.Tensor:
+        """``Σ_b sign(phi[j, i](x_bi))·feature_c(x_bi)`` for every edge (out, G + k + 1, in).
+
+        With the signs held fixed, ``|phi[j, i]|_1 = Σ_c weight[j, c, i]·(this)/batch``: the
+        sparsity penalty's value and (sub)gradient without a (batch, out, in) tensor. ``band``:
+        ``band(weight)``; ``saved`` holds the local pieces (``evaluate(local=True)``).
+        """
+        batch, out_dim, k = saved["base"].shape[0], band.shape[2], self.k
+        sums = band.new_empty(band.shape)
+        _cbasis.l1_sums(
+            *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
+            _ptr(saved["base"]), _ptr(band), _ptr(sums),
+        )  # fmt: skip
+        return torch.cat([sums[:, k : k + self.n_basis], sums[:, -1:]], dim=1).permute(2, 1, 0)
+
+    def l1_input_gradient(
+        self, saved: dict[str, torch.Tensor], band: torch.Tensor, grad_l1: torch.Tensor, grad_x: torch.Tensor
+    ) -> None:
+        """Add the penalty's gradient to ``grad_x`` (batch, in), in place, for ``grad_l1`` =
+        d loss / d |phi|_1 (out, in): ``Σ_j sign(phi[j, i](x_bi))·grad_l1[j, i]/batch·phi'[j, i](x_bi)``."""
+        batch, out_dim = grad_x.shape[0], band.shape[2]
+        per_input = (grad_l1.T / batch).contiguous()  # (in, out)
+        _cbasis.l1_input_gradient(
+            *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
+            _ptr(saved["slopes"]), _ptr(saved["base"]), _ptr(saved["base_slope"]), _ptr(band),
+            _ptr(per_input), _ptr(grad_x),
+        )  # fmt: skip
 
     def local_backward(
         self, saved: dict[str, torch.Tensor], weight: torch.Tensor, grad_y: torch.Tensor,
