@@ -29,6 +29,9 @@ import _common as C  # noqa: E402
 import torch  # noqa: E402
 
 STEPS = 50
+# Five seeds: a fit's final error moves by 10x between seeds (LBFGS on a chaotic landscape: even
+# round-off-level changes move it), so a median over three seeds can flip a comparison.
+SEEDS = (0, 1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ def main() -> int:
     tasks = [t for t in TASKS if "[2,1,1]" in t.name or "J0" in t.name] if quick else TASKS
     if quick:
         tasks = [Task(t.name, t.fn_name, t.width, t.grids[:2]) for t in tasks]
-    seeds = (0,) if quick else (0, 1, 2)
+    seeds = (0,) if quick else SEEDS
     steps = 10 if quick else STEPS
     raw = run_tasks(tasks, seeds, dtype, steps, libs)
 

@@ -58,7 +58,7 @@ def main() -> int:
     torch.set_num_threads(F.threads_arg())
     libs = ("kanlab", "pykan") if C.pykan_version() else ("kanlab",)
     task = F.Task(TASK.name, TASK.fn_name, TASK.width, TASK.grids[:2]) if quick else TASK
-    seeds = (0,) if quick else (0, 1, 2)
+    seeds = (0,) if quick else F.SEEDS
     steps = 10 if quick else F.STEPS
     raw = None if quick or "--fresh" in sys.argv else reusable_runs(task)
     source = "reused from fit_accuracy.json (same runs)"
