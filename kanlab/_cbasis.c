@@ -16,8 +16,8 @@
 #define MAX_ORDER 15
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 /* Loops that are arithmetic over rows of outputs also get versions for AVX-512 and for AVX2 + FMA,
- * picked at load time on CPUs that have them (GCC's function multi-versioning; x86-64 Linux). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+ * picked at load time on CPUs that have them (GCC's function multi-versioning, which needs glibc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 #define WIDE_VECTORS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define WIDE_VECTORS
