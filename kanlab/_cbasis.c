@@ -115,6 +115,8 @@ static int read_grid(const intptr_t *v, Grid *g) {
 }
 
 
+#define PTR(T, a) ((T *)(v[a]))
+
 #define GRID_ARGS 13
 #define SIZE_ARGS 3 /* N, I, out */
 
@@ -162,6 +164,37 @@ static PyObject *l1_input_gradient(PyObject *self, PyObject *const *args, Py_ssi
     return call(args, nargs, 8, 1, l1_input_gradient_rows_f32, l1_input_gradient_rows_f64);
 }
 
+/* (is_double, out, I, NB, then n_ptr pointers): the parameter kernels, which need no grid. */
+static int read_param_call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, intptr_t *v) {
+    return read_ints(args, nargs, 4 + n_ptr, v);
+}
+
+static PyObject *assemble_weight(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    intptr_t v[9];
+    if (!read_param_call(args, nargs, 5, v)) return NULL;
+    if (v[0])
+        assemble_weight_f64(v[1], v[2], v[3], PTR(const double, 4), PTR(const double, 5),
+                            PTR(const double, 6), PTR(const double, 7), PTR(double, 8));
+    else
+        assemble_weight_f32(v[1], v[2], v[3], PTR(const float, 4), PTR(const float, 5),
+                            PTR(const float, 6), PTR(const float, 7), PTR(float, 8));
+    Py_RETURN_NONE;
+}
+
+static PyObject *parameter_gradients(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    intptr_t v[11];
+    if (!read_param_call(args, nargs, 7, v)) return NULL;
+    if (v[0])
+        parameter_gradients_f64(v[1], v[2], v[3], PTR(const double, 4), PTR(const double, 5),
+                                PTR(const double, 6), PTR(const double, 7), PTR(double, 8),
+                                PTR(double, 9), PTR(double, 10));
+    else
+        parameter_gradients_f32(v[1], v[2], v[3], PTR(const float, 4), PTR(const float, 5),
+                                PTR(const float, 6), PTR(const float, 7), PTR(float, 8),
+                                PTR(float, 9), PTR(float, 10));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"evaluate", (PyCFunction)(void (*)(void))evaluate, METH_FASTCALL,
      "Basis features, spans, local values/slopes and base values at x (see kernels.py)."},
@@ -175,6 +208,10 @@ static PyMethodDef methods[] = {
      "Per edge, the signed sums of the features behind |phi|_1 (see kernels.py)."},
     {"l1_input_gradient", (PyCFunction)(void (*)(void))l1_input_gradient, METH_FASTCALL,
      "The sparsity penalty's gradient with respect to x (see kernels.py)."},
+    {"assemble_weight", (PyCFunction)(void (*)(void))assemble_weight, METH_FASTCALL,
+     "The layer's weight (out, C, in) from its parameters (see kernels.py)."},
+    {"parameter_gradients", (PyCFunction)(void (*)(void))parameter_gradients, METH_FASTCALL,
+     "The parameters' gradients from the weight's gradient (see kernels.py)."},
     {NULL, NULL, 0, NULL},
 };
 

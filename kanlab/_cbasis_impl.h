@@ -380,6 +380,49 @@ WIDE_VECTORS static void FN(l1_input_gradient_rows)(const Job *job, Py_ssize_t i
     }
 }
 
+/* ---- the layer's parameters <-> its weight (out, C, I), basis-major ---------------------------- */
+
+/* weight[j][c][i] = coef[j][i][c]·scale_sp[j][i]·numeric[j][i] (c < NB), weight[j][NB][i] =
+ * scale_base[j][i]·numeric[j][i]. */
+static void FN(assemble_weight)(Py_ssize_t out, Py_ssize_t I, Py_ssize_t NB, const REAL *coef,
+                                const REAL *scale_sp, const REAL *scale_base, const REAL *numeric,
+                                REAL *weight) {
+    const Py_ssize_t C = NB + 1;
+    for (Py_ssize_t j = 0; j < out; ++j)
+        for (Py_ssize_t i = 0; i < I; ++i) {
+            const Py_ssize_t e = j * I + i;
+            const REAL sp = scale_sp[e] * numeric[e];
+            const REAL *c_e = coef + e * NB;
+            REAL *w = weight + j * C * I + i;
+            for (Py_ssize_t c = 0; c < NB; ++c) w[c * I] = c_e[c] * sp;
+            w[NB * I] = scale_base[e] * numeric[e];
+        }
+}
+
+/* From the weight's gradient g (out, C, I): grad_coef[j][i][c] = g[j][c][i]·scale_sp·numeric,
+ * grad_scale_sp[j][i] = numeric·Σ_c g[j][c][i]·coef[j][i][c], grad_scale_base[j][i] =
+ * g[j][NB][i]·numeric; each output NULL when not wanted. */
+static void FN(parameter_gradients)(Py_ssize_t out, Py_ssize_t I, Py_ssize_t NB, const REAL *g,
+                                    const REAL *coef, const REAL *scale_sp, const REAL *numeric,
+                                    REAL *grad_coef, REAL *grad_sp, REAL *grad_base) {
+    const Py_ssize_t C = NB + 1;
+    for (Py_ssize_t j = 0; j < out; ++j)
+        for (Py_ssize_t i = 0; i < I; ++i) {
+            const Py_ssize_t e = j * I + i;
+            const REAL *g_e = g + j * C * I + i, *c_e = coef + e * NB;
+            if (grad_coef) {
+                const REAL sp = scale_sp[e] * numeric[e];
+                for (Py_ssize_t c = 0; c < NB; ++c) grad_coef[e * NB + c] = g_e[c * I] * sp;
+            }
+            if (grad_sp) {
+                REAL acc = 0;
+                for (Py_ssize_t c = 0; c < NB; ++c) acc += g_e[c * I] * c_e[c];
+                grad_sp[e] = acc * numeric[e];
+            }
+            if (grad_base) grad_base[e] = g_e[NB * I] * numeric[e];
+        }
+}
+
 #undef FN
 #undef CAT
 #undef CAT_

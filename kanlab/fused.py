@@ -193,6 +193,9 @@ def weight(coef: torch.Tensor, scale_sp: torch.Tensor, scale_base: torch.Tensor,
 
 def _weight_no_grad(coef, scale_sp, scale_base, numeric) -> torch.Tensor:
     """``weight`` laid out basis-major, (out, G + k + 1, in), in one pass over ``coef``; no autograd."""
+    w = kernels.assemble_weight(coef, scale_sp, scale_base, numeric)
+    if w is not None:
+        return w
     out_dim, in_dim, n_basis = coef.shape
     w = coef.new_empty(out_dim, n_basis + 1, in_dim)
     torch.mul(coef.transpose(1, 2), (scale_sp * numeric).unsqueeze(1), out=w[:, :n_basis])
@@ -255,6 +258,9 @@ class _Pass:
     def param_grads(self, g: torch.Tensor) -> tuple:
         """(coef, scale_sp, scale_base) gradients from the weight's gradient g (out, C, in)."""
         coef, scale_sp, _, numeric = self.params
+        grads = kernels.parameter_gradients(g, coef, scale_sp, numeric, self.needs[1:4])
+        if grads is not None:
+            return grads
         n = self.n_basis
         grad_coef = grad_sp = grad_base = None
         if self.needs[1]:

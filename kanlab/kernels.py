@@ -10,6 +10,8 @@ per op and dozens of ops, far more than its arithmetic. These kernels walk the i
   the k + 1 local columns and the base column;
 * ``Grid.local_forward`` / ``Grid.local_backward``: a layer with few outputs computed from the
   local bases alone (``y``, ``grad_weight`` and ``grad_x`` without any dense tensor);
+* ``assemble_weight`` / ``parameter_gradients``: the layer's weight from its parameters and
+  back, one pass each instead of a few elementwise ops;
 * ``Grid.l1_sums`` / ``Grid.l1_input_gradient``: the sparsity penalty's per-edge sums of signed
   features and its input gradient, one pass over (sample, input) with every edge's value kept
   in registers instead of a (batch, out, in) tensor.
@@ -217,6 +219,53 @@ class Grid:
             _ptr(weight), _ptr(grad_y), _ptr(grad_w), _ptr(grad_x),
         )  # fmt: skip
         return grad_w, grad_x
+
+
+def _parameter_kernels_apply(*tensors: torch.Tensor) -> bool:
+    dtype = tensors[0].dtype
+    return available() and dtype in (torch.float32, torch.float64) and all(
+        t.device.type == "cpu" and t.dtype == dtype for t in tensors
+    )
+
+
+def assemble_weight(coef, scale_sp, scale_base, numeric) -> torch.Tensor | None:
+    """The layer's weight (out, G + k + 1, in), basis-major, in one pass (None: not applicable).
+
+    ``weight[j, c, i] = coef[j, i, c]·scale_sp[j, i]·numeric[j, i]`` for the G + k bases and
+    ``scale_base[j, i]·numeric[j, i]`` last; coef (out, in, G + k), the others (out, in).
+    """
+    if not _parameter_kernels_apply(coef, scale_sp, scale_base, numeric):
+        return None
+    coef, scale_sp, scale_base, numeric = (t.contiguous() for t in (coef, scale_sp, scale_base, numeric))
+    out_dim, in_dim, n_basis = coef.shape
+    weight = coef.new_empty(out_dim, n_basis + 1, in_dim)
+    _cbasis.assemble_weight(
+        int(coef.dtype == torch.float64), out_dim, in_dim, n_basis, _ptr(coef), _ptr(scale_sp),
+        _ptr(scale_base), _ptr(numeric), _ptr(weight),
+    )  # fmt: skip
+    return weight
+
+
+def parameter_gradients(
+    grad_weight: torch.Tensor, coef, scale_sp, numeric, wanted: tuple[bool, bool, bool]
+) -> tuple[torch.Tensor | None, ...] | None:
+    """(coef, scale_sp, scale_base) gradients from the weight's gradient (out, G + k + 1, in),
+    the transpose of ``assemble_weight``; an entry is None where ``wanted`` is False (None
+    altogether: not applicable)."""
+    if not _parameter_kernels_apply(grad_weight, coef, scale_sp, numeric):
+        return None
+    grad_weight, coef, scale_sp, numeric = (t.contiguous() for t in (grad_weight, coef, scale_sp, numeric))
+    out_dim, in_dim, n_basis = coef.shape
+    grads = (
+        coef.new_empty(coef.shape) if wanted[0] else None,
+        scale_sp.new_empty(scale_sp.shape) if wanted[1] else None,
+        scale_sp.new_empty(scale_sp.shape) if wanted[2] else None,
+    )
+    _cbasis.parameter_gradients(
+        int(coef.dtype == torch.float64), out_dim, in_dim, n_basis, _ptr(grad_weight), _ptr(coef),
+        _ptr(scale_sp), _ptr(numeric), *(_ptr(g) for g in grads),
+    )  # fmt: skip
+    return grads
 
 
 def _buckets(knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

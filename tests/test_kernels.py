@@ -110,16 +110,21 @@ def on_a_knot(x: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture
 def kernel_calls(monkeypatch: pytest.MonkeyPatch) -> collections.Counter:
-    """Counts calls of every ``kernels.Grid`` entry point (to prove the kernels ran, or not)."""
+    """Counts calls of every kernel entry point (``kernels.Grid`` methods and the parameter
+    kernels), to prove the kernels ran, or not."""
     calls: collections.Counter = collections.Counter()
-    for name in ("evaluate", "input_gradient", "local_forward", "local_backward"):
-        original = getattr(kernels.Grid, name)
+    grid_methods = ("evaluate", "input_gradient", "local_forward", "local_backward", "l1_sums", "l1_input_gradient")
+    for owner, names in ((kernels.Grid, grid_methods), (kernels, ("assemble_weight", "parameter_gradients"))):
+        for name in names:
+            original = getattr(owner, name)
 
-        def counted(self, *args, _original=original, _name=name, **kwargs):
-            calls[_name] += 1
-            return _original(self, *args, **kwargs)
+            def counted(*args, _original=original, _name=name, owner_is_grid=owner is kernels.Grid, **kwargs):
+                result = _original(*args, **kwargs)
+                if result is not None or owner_is_grid:  # the parameter kernels return None when they do not apply
+                    calls[_name] += 1
+                return result
 
-        monkeypatch.setattr(kernels.Grid, name, counted)
+            monkeypatch.setattr(owner, name, counted)
     return calls
 
 
@@ -437,9 +442,11 @@ def test_forward_and_l1_kernels_on_equals_off(kernel_calls, dtype, adapted, x_gr
         r_l1 = torch.randn(out_dim, in_dim, dtype=dtype)
         with kernels.use_kernels(False):
             off = run_layer(layer, x, x_grad, r, l1=True, r_l1=r_l1)
-        calls = kernel_calls["evaluate"]
+        calls = dict(kernel_calls)
         on = run_layer(layer, x, x_grad, r, l1=True, r_l1=r_l1, repeats=2)
-        assert kernel_calls["evaluate"] > calls
+        ran = {name for name, n in kernel_calls.items() if n > calls.get(name, 0)}
+        expected = {"evaluate", "l1_sums", "assemble_weight", "parameter_gradients"}
+        assert expected | ({"l1_input_gradient", "input_gradient"} if x_grad else set()) == ran
         for a, b in zip(on, off, strict=True):
             assert_near(a, b, dtype, f"k={k} {in_dim}->{out_dim}")
 
@@ -544,13 +551,14 @@ def test_grid_for_falls_back_when_the_kernels_do_not_apply() -> None:
 
 @needs_kernels
 def test_order_above_the_kernels_maximum_runs_on_torch(kernel_calls) -> None:
-    """A layer with k > MAX_ORDER works (torch path) and never calls the kernels."""
+    """A layer with k > MAX_ORDER works (torch path) and never calls the basis kernels (the
+    parameter kernels do not depend on k)."""
     k = kernels.MAX_ORDER + 1
     layer = KANLayer(2, 2, grid=2, k=k, dtype=F64)
     x = (torch.rand(5, 2, dtype=F64) * 2 - 1).requires_grad_()
     y = layer(x)
     y.sum().backward()
-    assert not kernel_calls
+    assert set(kernel_calls) <= {"assemble_weight", "parameter_gradients"}
     with kernels.use_kernels(False):
         assert torch.equal(layer(x.detach()), y.detach())
 
@@ -644,3 +652,34 @@ def test_non_contiguous_input_gives_the_same_result(kernel_calls, dtype, in_dim,
             for a, b in zip(got, expected, strict=True):
                 assert_near(a, b, dtype, f"{name} kernels={enabled}")
     assert kernel_calls["evaluate"] > 0
+
+
+# ----------------------------------------------------------------------------- 6. the parameter kernels
+@needs_kernels
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_parameter_kernels_match_the_torch_formulas(dtype: torch.dtype) -> None:
+    """``assemble_weight`` equals ``fused.weight`` (basis-major), and ``parameter_gradients``
+    equals autograd through it, for every combination of wanted gradients; mixed dtypes or a
+    non-CPU-float input fall back (None)."""
+    gen = torch.Generator().manual_seed(3)
+    out_dim, in_dim, n_basis = 4, 3, 8
+    coef = torch.randn(out_dim, in_dim, n_basis, generator=gen, dtype=dtype, requires_grad=True)
+    scale_sp = torch.randn(out_dim, in_dim, generator=gen, dtype=dtype, requires_grad=True)
+    scale_base = torch.randn(out_dim, in_dim, generator=gen, dtype=dtype, requires_grad=True)
+    numeric = (torch.rand(out_dim, in_dim, generator=gen) > 0.3).to(dtype)
+    reference = fused.weight(coef, scale_sp, scale_base, numeric)  # (out, in, C)
+    got = kernels.assemble_weight(coef.detach(), scale_sp.detach(), scale_base.detach(), numeric)
+    assert_near(got, reference.detach().transpose(1, 2), dtype, "weight")
+    g = torch.randn(out_dim, n_basis + 1, in_dim, generator=gen, dtype=dtype)
+    expected = torch.autograd.grad(reference, (coef, scale_sp, scale_base), g.transpose(1, 2))
+    for wanted in ((True, True, True), (True, False, False), (False, True, False), (False, False, True)):
+        grads = kernels.parameter_gradients(g, coef.detach(), scale_sp.detach(), numeric, wanted)
+        for want, got_g, exp_g in zip(wanted, grads, expected, strict=True):
+            if want:
+                assert_near(got_g, exp_g, dtype, f"gradient {wanted}")
+            else:
+                assert got_g is None
+    other = F32 if dtype == F64 else F64
+    assert kernels.assemble_weight(coef.detach(), scale_sp.detach(), scale_base.detach(), numeric.to(other)) is None
+    assert kernels.parameter_gradients(g.to(other), coef.detach(), scale_sp.detach(), numeric, (True,) * 3) is None
+    assert kernels.assemble_weight(*(t.detach().half() for t in (coef, scale_sp, scale_base, numeric))) is None
