@@ -15,6 +15,17 @@
 
 #define MAX_ORDER 15
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* kernel(first, k, rest...) with k a compile-time constant for the orders people use (the loops
+ * over the k + 1 local bases unroll), the generic loop for any other order. */
+#define FOR_ORDER(k, kernel, first, ...)                          \
+    do {                                                          \
+        switch (k) {                                              \
+        case 1: kernel(first, 1, __VA_ARGS__); break;             \
+        case 2: kernel(first, 2, __VA_ARGS__); break;             \
+        case 3: kernel(first, 3, __VA_ARGS__); break;             \
+        default: kernel(first, (k), __VA_ARGS__);                 \
+        }                                                         \
+    } while (0)
 /* Loops that are arithmetic over rows of outputs also get versions for AVX-512 and for AVX2 + FMA,
  * picked at load time on CPUs that have them (GCC's function multi-versioning, which needs glibc). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)

@@ -159,15 +159,8 @@ ALWAYS_INLINE void FN(evaluate_k)(const Grid *g, const int k, Py_ssize_t N, Py_s
 static void FN(evaluate_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1) {
     const Grid *g = job->grid;
     void *const *p = job->ptr;
-#define EVALUATE(K) \
-    FN(evaluate_k)(g, K, job->N, job->I, b0, b1, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
-    switch (g->k) { /* the orders people use, unrolled; any other order runs the generic loop */
-    case 1: EVALUATE(1); break;
-    case 2: EVALUATE(2); break;
-    case 3: EVALUATE(3); break;
-    default: EVALUATE(g->k);
-    }
-#undef EVALUATE
+    FOR_ORDER(g->k, FN(evaluate_k), g, job->N, job->I, b0, b1, p[0], p[1], p[2], p[3], p[4], p[5],
+              p[6], p[7]);
 }
 
 /* The column of local basis r of an input in interval s, clamped into [0, NB). */
@@ -317,12 +310,7 @@ ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_
 /* Rows are inputs i here (each input's sums are its own). Job pointers: span, values, base,
  * band (I, P, out), sums (I, P, out). */
 WIDE_VECTORS static void FN(l1_sums_rows)(const Job *job, Py_ssize_t i0, Py_ssize_t i1) {
-    switch (job->grid->k) {
-    case 1: FN(l1_sums_k)(job, 1, i0, i1); break;
-    case 2: FN(l1_sums_k)(job, 2, i0, i1); break;
-    case 3: FN(l1_sums_k)(job, 3, i0, i1); break;
-    default: FN(l1_sums_k)(job, job->grid->k, i0, i1);
-    }
+    FOR_ORDER(job->grid->k, FN(l1_sums_k), job, i0, i1);
 }
 
 /* grad_x[b, i] += Σ_j sign(phi_ji(x_bi))·dl[i][j]·phi_ji'(x_bi): the penalty's input gradient,
@@ -372,12 +360,7 @@ ALWAYS_INLINE void FN(l1_input_gradient_k)(const Job *job, const int k, Py_ssize
 /* Job pointers: span, values, slopes, base, base_slope, band (I, P, out), dl (I, out),
  * grad_x (N, I) (added to). */
 WIDE_VECTORS static void FN(l1_input_gradient_rows)(const Job *job, Py_ssize_t i0, Py_ssize_t i1) {
-    switch (job->grid->k) {
-    case 1: FN(l1_input_gradient_k)(job, 1, i0, i1); break;
-    case 2: FN(l1_input_gradient_k)(job, 2, i0, i1); break;
-    case 3: FN(l1_input_gradient_k)(job, 3, i0, i1); break;
-    default: FN(l1_input_gradient_k)(job, job->grid->k, i0, i1);
-    }
+    FOR_ORDER(job->grid->k, FN(l1_input_gradient_k), job, i0, i1);
 }
 
 /* ---- the layer's parameters <-> its weight (out, C, I), basis-major ---------------------------- */

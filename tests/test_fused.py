@@ -13,6 +13,7 @@ import threading
 
 import pytest
 import torch
+from layers import random_layer
 from torch import nn
 
 from kanlab import KAN, KANLayer, fused, splines
@@ -28,22 +29,8 @@ TOL = {"atol": 1e-12, "rtol": 1e-12}
 # ----------------------------------------------------------------------------- helpers
 def make_layer(k: int, base_fn: str = "silu", adapted: bool = False, in_dim: int = 3,
                out_dim: int = 4, grid: int = 5, seed: int = 0) -> KANLayer:
-    """A float64 layer with random coefficients and scales, two masked edges, and either the
-    uniform grid on [-1, 1] or a grid adapted to skewed samples (non-uniform knots)."""
-    gen = torch.Generator().manual_seed(seed)
-    layer = KANLayer(in_dim, out_dim, grid=grid, k=k, base_fn=base_fn, dtype=F64)
-    with torch.no_grad():
-        layer.coef.copy_(torch.randn(layer.coef.shape, generator=gen, dtype=F64))
-        layer.scale_base.copy_(torch.randn(out_dim, in_dim, generator=gen, dtype=F64))
-        layer.scale_sp.copy_(torch.randn(out_dim, in_dim, generator=gen, dtype=F64))
-        layer.mask[0, 1] = 0
-        layer.mask[out_dim - 1, 0] = 0
-    if adapted:  # skewed towards -1: short intervals on the left, long ones on the right
-        layer.update_grid(2 * torch.rand(400, in_dim, generator=gen, dtype=F64) ** 2 - 1)
-        assert splines._uniform_step(layer.knots) is None  # the general (binary-search) path
-    else:
-        assert splines._uniform_step(layer.knots) is not None  # the uniform (division) path
-    return layer
+    """A float64 ``random_layer`` (random weights, two masked edges, uniform or adapted grid)."""
+    return random_layer(in_dim, out_dim, k, F64, adapted, base_fn, grid, seed)
 
 
 def inputs(layer: KANLayer, n: int = 64, seed: int = 1, lo: float = -4.0, hi: float = 4.0,

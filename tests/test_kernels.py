@@ -19,6 +19,7 @@ import threading
 
 import pytest
 import torch
+from layers import random_layer
 
 from kanlab import KAN, fused, kernels, splines
 from kanlab.datasets import create_dataset
@@ -128,24 +129,22 @@ def kernel_calls(monkeypatch: pytest.MonkeyPatch) -> collections.Counter:
     return calls
 
 
+def assert_on_equals_off(run, kernel_calls: collections.Counter, dtype: torch.dtype) -> list[torch.Tensor]:
+    """``run()`` (a list of tensors) with the kernels off, then on: the kernels ran and every
+    tensor agrees. Returns the "on" tensors."""
+    with kernels.use_kernels(False):
+        off = run()
+    on = run()
+    assert kernel_calls["evaluate"] > 0
+    for a, b in zip(on, off, strict=True):
+        assert_near(a, b, dtype)
+    return on
+
+
 def make_layer(in_dim: int, out_dim: int, k: int, dtype: torch.dtype, adapted: bool,
                base_fn: str = "silu", grid: int = 5, seed: int = 0) -> KANLayer:
-    """A layer with random coefficients and scales, two masked edges, on the uniform grid or on
-    one adapted to skewed samples (non-uniform knots)."""
-    gen = torch.Generator().manual_seed(seed)
-    layer = KANLayer(in_dim, out_dim, grid=grid, k=k, base_fn=base_fn, dtype=dtype)
-    with torch.no_grad():
-        layer.coef.copy_(torch.randn(layer.coef.shape, generator=gen, dtype=dtype))
-        layer.scale_base.copy_(torch.randn(out_dim, in_dim, generator=gen, dtype=dtype))
-        layer.scale_sp.copy_(torch.randn(out_dim, in_dim, generator=gen, dtype=dtype))
-        layer.mask[0, 1] = 0
-        layer.mask[out_dim - 1, 0] = 0
-    if adapted:
-        layer.update_grid(2 * torch.rand(300, in_dim, generator=gen, dtype=dtype) ** 2 - 1)
-        assert splines._uniform_step(layer.knots) is None
-    else:
-        assert splines._uniform_step(layer.knots) is not None
-    return layer
+    """``random_layer``: random weights, two masked edges, uniform or adapted (non-uniform) grid."""
+    return random_layer(in_dim, out_dim, k, dtype, adapted, base_fn, grid, seed)
 
 
 def layer_inputs(layer: KANLayer, n: int = 48, seed: int = 2) -> torch.Tensor:
@@ -494,12 +493,7 @@ def test_masked_and_symbolic_edges_kernels_on_equals_off(kernel_calls, dtype, in
         loss = (y * r).sum() + (y2 * r).sum() + (l1 * r_l1).sum()
         return [y.detach(), y2.detach(), l1.detach(), *torch.autograd.grad(loss, params)]
 
-    with kernels.use_kernels(False):
-        off = run()
-    on = run()
-    assert kernel_calls["evaluate"] > 0
-    for a, b in zip(on, off, strict=True):
-        assert_near(a, b, dtype)
+    on = assert_on_equals_off(run, kernel_calls, dtype)
     assert (on[4][layer.mask == 0] == 0).all()  # grad coef of masked edges
     assert (on[4][layer.sym_mask == 1] == 0).all()  # ... and of symbolic ones
 
@@ -518,12 +512,7 @@ def test_kan_with_fix_symbolic_kernels_on_equals_off(kernel_calls) -> None:
         y.square().sum().backward()
         return [y.detach()] + [p.grad.clone() for p in model.parameters() if p.requires_grad]
 
-    with kernels.use_kernels(False):
-        off = run()
-    on = run()
-    assert kernel_calls["evaluate"] > 0
-    for a, b in zip(on, off, strict=True):
-        assert_near(a, b, F64)
+    assert_on_equals_off(run, kernel_calls, F64)
 
 
 # ----------------------------------------------------------------------------- 4. fallbacks
