@@ -8,8 +8,10 @@ wall time of the whole schedule. Targets (issue 3): exp(sin πx + y²) on [2, 5,
 RMSE ≤ 1e-4 at G = 20 and runs ≥ 5× faster than pykan; on [2, 1, 1] ≤ 1e-5 at G = 50 with a
 staircase that falls at every extension.
 
-Run: ``python benchmarks/fit_accuracy.py [--quick] [--float32] [--threads N] [--tables-only]``
-(``--tables-only``: rebuild the tables from the last run's results without training). float64 by
+Run: ``python benchmarks/fit_accuracy.py [--quick] [--float32] [--threads N] [--tables-only]
+[--kanlab-only] [--grid-eps X]`` (``--tables-only``: rebuild the tables from the last run's results
+without training; ``--grid-eps X``: an experiment, kanlab with ``KAN(grid_eps=X)`` instead of its
+default; these runs overwrite ``benchmarks/results/fit_accuracy.json``). float64 by
 default, as in pykan's own function-fitting examples; 1 thread by default. pykan runs in a
 temporary working directory.
 """
@@ -34,6 +36,8 @@ STEPS = 50
 # Five seeds: a fit's final error moves by 10x between seeds (LBFGS on a chaotic landscape: even
 # round-off-level changes move it), so a median over three seeds can flip a comparison.
 SEEDS = (0, 1, 2, 3, 4)
+# Extra KAN(...) options for kanlab's runs (empty: the library's defaults); see --grid-eps.
+KANLAB_OPTIONS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def run_kanlab(task: Task, data: dict, seed: int, dtype: torch.dtype, steps: int
     model = None
     for g in task.grids:
         if model is None:
-            model = KAN(width=list(task.width), grid=g, k=3, seed=seed, dtype=dtype)
+            model = KAN(width=list(task.width), grid=g, k=3, seed=seed, dtype=dtype, **KANLAB_OPTIONS)
         else:
             model.refine(g)
         model.fit(data, opt="LBFGS", steps=steps, progress=False, callback=record)
@@ -175,7 +179,9 @@ def main() -> int:
     quick = C.quick_flag()
     torch.set_num_threads(threads_arg())
     dtype = torch.float32 if "--float32" in sys.argv else torch.float64
-    libs = ("kanlab", "pykan") if C.pykan_version() else ("kanlab",)
+    libs = ("kanlab", "pykan") if C.pykan_version() and "--kanlab-only" not in sys.argv else ("kanlab",)
+    if "--grid-eps" in sys.argv:  # an experiment: kanlab with another grid_eps (pykan keeps its own)
+        KANLAB_OPTIONS["grid_eps"] = float(sys.argv[sys.argv.index("--grid-eps") + 1])
     tasks = [t for t in TASKS if "[2,1,1]" in t.name or "J0" in t.name] if quick else TASKS
     if quick:
         tasks = [Task(t.name, t.fn_name, t.width, t.grids[:2]) for t in tasks]
