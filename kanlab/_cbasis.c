@@ -14,7 +14,12 @@
 #include <string.h>
 
 #define MAX_ORDER 15
+#if defined(__GNUC__) || defined(__clang__)
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else /* e.g. MSVC: a plain inline hint, and C11's restrict under its own name */
+#define ALWAYS_INLINE static __inline
+#define restrict __restrict
+#endif
 /* kernel(first, k, rest...) with k a compile-time constant for the orders people use (the loops
  * over the k + 1 local bases unroll), the generic loop for any other order. */
 #define FOR_ORDER(k, kernel, first, ...)                          \

@@ -16,9 +16,10 @@ per op and dozens of ops, far more than its arithmetic. These kernels walk the i
   features and its input gradient, one pass over (sample, input) with every edge's value kept
   in registers instead of a (batch, out, in) tensor.
 
-Same rules as ``splines.local_support`` (interval by arithmetic on uniform knots, by binary search
-otherwise; the per-interval polynomial tables of ``splines``), so the numbers equal the torch
-path's up to round-off; ``tests/test_kernels.py`` checks both against the textbook recursion.
+Same rules as ``splines.local_support`` (the interval by arithmetic on uniform knots, otherwise
+from a bucket table and a short exact scan; the per-interval polynomial tables of ``splines``), so
+the numbers equal the torch path's up to round-off; ``tests/test_kernels.py`` checks both against
+the textbook recursion.
 
 The kernels are compiled when kanlab is installed (``pip install -e .`` with a C compiler) and
 skipped otherwise: ``available()`` says whether they are there, and everything works without
