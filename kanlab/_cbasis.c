@@ -63,9 +63,12 @@ typedef struct {
     const Grid *grid;
     Py_ssize_t N, I, out;
     void *ptr[9];
+    Py_ssize_t *scratch; /* kernels over inputs: K + N entries (see group_by_interval) */
 } Job;
 
 typedef void (*RowsKernel)(const Job *job, Py_ssize_t b0, Py_ssize_t b1);
+
+#define VBYTES 64 /* the penalty kernels' vector width in bytes */
 
 #define REAL float
 #define SUFFIX _f32
@@ -150,9 +153,15 @@ static PyObject *call(PyObject *const *args, Py_ssize_t nargs, int n_ptr, int ov
     job.I = v[GRID_ARGS + 1];
     job.out = v[GRID_ARGS + 2];
     for (int a = 0; a < 9; ++a) job.ptr[a] = a < n_ptr ? (void *)v[GRID_ARGS + SIZE_ARGS + a] : NULL;
+    job.scratch = NULL;
+    if (over_inputs) {
+        job.scratch = PyMem_RawMalloc(sizeof(Py_ssize_t) * (size_t)(g.n_knots + job.N + 1));
+        if (job.scratch == NULL) return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS
     (v[0] ? f64 : f32)(&job, 0, over_inputs ? job.I : job.N);
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(job.scratch);
     Py_RETURN_NONE;
 }
 

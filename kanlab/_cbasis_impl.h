@@ -9,6 +9,41 @@
 #define CAT(a, b) CAT_(a, b)
 #define FN(name) CAT(name, SUFFIX)
 
+/* VBYTES-wide vectors of REAL (GCC/clang vector extensions): 16 floats or 8 doubles, one AVX-512
+ * register, two AVX2 or four SSE2 registers, whichever the function's target has. */
+typedef REAL FN(vec) __attribute__((vector_size(VBYTES)));
+#define VREAL FN(vec)
+#define VLEN ((int)(VBYTES / sizeof(REAL)))
+#define VZERO ((VREAL){0})
+#define VLOAD(p) FN(vload)(p)
+#define VADD_TO(p, v) FN(vadd_to)(p, v)
+#define VSIGN(v) FN(vsign)(v)
+#define VSUM(v) FN(vsum)(v)
+
+static inline VREAL FN(vload)(const REAL *p) {
+    VREAL v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void FN(vadd_to)(REAL *p, VREAL v) {
+    VREAL x;
+    memcpy(&x, p, sizeof x);
+    x += v;
+    memcpy(p, &x, sizeof x);
+}
+
+/* sign(v) per lane: 1, -1 or 0 (a comparison gives -1 for true). */
+static inline VREAL FN(vsign)(VREAL v) {
+    return __builtin_convertvector(v < VZERO, VREAL) - __builtin_convertvector(v > VZERO, VREAL);
+}
+
+static inline REAL FN(vsum)(VREAL v) {
+    REAL total = 0;
+    for (int lane = 0; lane < VLEN; ++lane) total += v[lane];
+    return total;
+}
+
 /* b(x) and b'(x) for the layer's base function. ``aux``: sigmoid(x) for silu and tanh(x) for tanh
  * when the caller computed them (vectorised by torch: several times faster than a scalar exp
  * here), else NULL. */
@@ -257,51 +292,55 @@ static void FN(local_backward_rows)(const Job *job, Py_ssize_t b0, Py_ssize_t b1
  * P - 1 the base function. An input in interval s then has its k + 1 bases in rows s .. s + k:
  * distinct rows, no clamping, so the loops over the outputs j run over plain rows. */
 
-#ifndef J_BLOCK
-#define J_BLOCK 64 /* outputs per block in the penalty's kernels (stack buffers) */
-#endif
+/* The samples of input i grouped by interval: order[start[s] .. start[s + 1]) are the samples
+ * with span s (a counting sort; start has K entries). Samples in one interval share the k + 1
+ * weight rows, which then stay in vector registers while the group's samples stream by. */
+static void FN(group_by_interval)(const int64_t *span, Py_ssize_t N, Py_ssize_t I, Py_ssize_t i,
+                                  Py_ssize_t n_intervals, Py_ssize_t *start, Py_ssize_t *order) {
+    memset(start, 0, sizeof(Py_ssize_t) * (size_t)(n_intervals + 1));
+    for (Py_ssize_t b = 0; b < N; ++b) start[span[b * I + i] + 1] += 1;
+    for (Py_ssize_t s = 0; s < n_intervals; ++s) start[s + 1] += start[s];
+    for (Py_ssize_t b = 0; b < N; ++b) order[start[span[b * I + i]]++] = b;
+    for (Py_ssize_t s = n_intervals; s > 0; --s) start[s] = start[s - 1]; /* undo the shift */
+    start[0] = 0;
+}
 
 /* sums[i][p][j] = Σ_b sign(phi_ji(x_bi))·feature_p(x_bi), with
- * phi_ji(x_bi) = Σ_r band[i][s + r][j]·values[r, b, i] + band[i][P - 1][j]·base[b, i]. */
+ * phi_ji(x_bi) = Σ_r band[i][s + r][j]·values[r, b, i] + band[i][P - 1][j]·base[b, i].
+ * ``out`` is a multiple of the vector width (kernels.Grid.band pads it). */
 ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_ssize_t i1) {
     const Grid *g = job->grid;
     const Py_ssize_t N = job->N, I = job->I, out = job->out, P = g->n_basis + 2 * k + 1, NI = N * I;
+    const Py_ssize_t n_intervals = g->n_knots - 1;
     const int64_t *span = job->ptr[0];
     const REAL *values = job->ptr[1], *base = job->ptr[2], *band = job->ptr[3];
     REAL *sums = job->ptr[4];
+    Py_ssize_t *start = job->scratch, *order = start + n_intervals + 1;
     for (Py_ssize_t i = i0; i < i1; ++i) {
         const REAL *w_i = band + i * P * out;
         REAL *m_i = sums + i * P * out;
         memset(m_i, 0, sizeof(REAL) * (size_t)(P * out));
-        for (Py_ssize_t b = 0; b < N; ++b) {
-            const Py_ssize_t at = b * I + i;
-            const REAL bv = base[at];
-            REAL v[MAX_ORDER + 1];
-            const REAL *w[MAX_ORDER + 1];
-            REAL *m[MAX_ORDER + 1];
-            for (int r = 0; r <= k; ++r) {
-                v[r] = values[r * NI + at];
-                w[r] = w_i + (span[at] + r) * out;
-                m[r] = m_i + (span[at] + r) * out;
-            }
-            const REAL *wb = w_i + (P - 1) * out;
-            REAL *mb = m_i + (P - 1) * out;
-            /* Blocks of outputs, each step a plain loop over j that the compiler vectorises. */
-            for (Py_ssize_t j0 = 0; j0 < out; j0 += J_BLOCK) {
-                const Py_ssize_t n = out - j0 < J_BLOCK ? out - j0 : J_BLOCK;
-                REAL a[J_BLOCK];
-                for (Py_ssize_t j = 0; j < n; ++j) a[j] = bv * wb[j0 + j];
+        FN(group_by_interval)(span, N, I, i, n_intervals, start, order);
+        for (Py_ssize_t s = 0; s < n_intervals; ++s) {
+            if (start[s] == start[s + 1]) continue;
+            for (Py_ssize_t j0 = 0; j0 < out; j0 += VLEN) {
+                VREAL w[MAX_ORDER + 1], m[MAX_ORDER + 1], mb = VZERO;
+                const VREAL wb = VLOAD(w_i + (P - 1) * out + j0);
                 for (int r = 0; r <= k; ++r) {
-                    const REAL vr = v[r], *wr = w[r] + j0;
-                    for (Py_ssize_t j = 0; j < n; ++j) a[j] += vr * wr[j];
+                    w[r] = VLOAD(w_i + (s + r) * out + j0);
+                    m[r] = VZERO;
                 }
-                for (Py_ssize_t j = 0; j < n; ++j) a[j] = (REAL)(a[j] > 0) - (REAL)(a[j] < 0); /* sign */
-                for (Py_ssize_t j = 0; j < n; ++j) mb[j0 + j] += a[j] * bv;
-                for (int r = 0; r <= k; ++r) {
-                    const REAL vr = v[r];
-                    REAL *mr = m[r] + j0;
-                    for (Py_ssize_t j = 0; j < n; ++j) mr[j] += a[j] * vr;
+                for (Py_ssize_t q = start[s]; q < start[s + 1]; ++q) {
+                    const Py_ssize_t at = order[q] * I + i;
+                    const REAL bv = base[at];
+                    VREAL a = wb * bv;
+                    for (int r = 0; r <= k; ++r) a += w[r] * values[r * NI + at];
+                    const VREAL sign = VSIGN(a);
+                    mb += sign * bv;
+                    for (int r = 0; r <= k; ++r) m[r] += sign * values[r * NI + at];
                 }
+                VADD_TO(m_i + (P - 1) * out + j0, mb);
+                for (int r = 0; r <= k; ++r) VADD_TO(m_i + (s + r) * out + j0, m[r]);
             }
         }
     }
@@ -318,41 +357,31 @@ WIDE_VECTORS static void FN(l1_sums_rows)(const Job *job, Py_ssize_t i0, Py_ssiz
 ALWAYS_INLINE void FN(l1_input_gradient_k)(const Job *job, const int k, Py_ssize_t i0, Py_ssize_t i1) {
     const Grid *g = job->grid;
     const Py_ssize_t N = job->N, I = job->I, out = job->out, P = g->n_basis + 2 * k + 1, NI = N * I;
+    const Py_ssize_t n_intervals = g->n_knots - 1;
     const int64_t *span = job->ptr[0];
     const REAL *values = job->ptr[1], *slopes = job->ptr[2], *base = job->ptr[3];
     const REAL *base_slope = job->ptr[4], *band = job->ptr[5], *dl = job->ptr[6];
     REAL *grad_x = job->ptr[7];
+    Py_ssize_t *start = job->scratch, *order = start + n_intervals + 1;
     for (Py_ssize_t i = i0; i < i1; ++i) {
-        const REAL *w_i = band + i * P * out, *dl_i = dl + i * out, *wb = w_i + (P - 1) * out;
-        for (Py_ssize_t b = 0; b < N; ++b) {
-            const Py_ssize_t at = b * I + i;
-            const REAL bv = base[at], bd = base_slope[at];
-            REAL v[MAX_ORDER + 1], d[MAX_ORDER + 1];
-            const REAL *w[MAX_ORDER + 1];
-            for (int r = 0; r <= k; ++r) {
-                v[r] = values[r * NI + at];
-                d[r] = slopes[r * NI + at];
-                w[r] = w_i + (span[at] + r) * out;
-            }
-            REAL gx = 0;
-            for (Py_ssize_t j0 = 0; j0 < out; j0 += J_BLOCK) {
-                const Py_ssize_t n = out - j0 < J_BLOCK ? out - j0 : J_BLOCK;
-                REAL a[J_BLOCK], slope[J_BLOCK];
-                for (Py_ssize_t j = 0; j < n; ++j) {
-                    a[j] = bv * wb[j0 + j];
-                    slope[j] = bd * wb[j0 + j];
-                }
-                for (int r = 0; r <= k; ++r) {
-                    const REAL vr = v[r], dr = d[r], *wr = w[r] + j0;
-                    for (Py_ssize_t j = 0; j < n; ++j) {
-                        a[j] += vr * wr[j];
-                        slope[j] += dr * wr[j];
+        const REAL *w_i = band + i * P * out;
+        FN(group_by_interval)(span, N, I, i, n_intervals, start, order);
+        for (Py_ssize_t s = 0; s < n_intervals; ++s) {
+            if (start[s] == start[s + 1]) continue;
+            for (Py_ssize_t j0 = 0; j0 < out; j0 += VLEN) {
+                VREAL w[MAX_ORDER + 1];
+                const VREAL wb = VLOAD(w_i + (P - 1) * out + j0), dl_j = VLOAD(dl + i * out + j0);
+                for (int r = 0; r <= k; ++r) w[r] = VLOAD(w_i + (s + r) * out + j0);
+                for (Py_ssize_t q = start[s]; q < start[s + 1]; ++q) {
+                    const Py_ssize_t at = order[q] * I + i;
+                    VREAL a = wb * base[at], slope = wb * base_slope[at];
+                    for (int r = 0; r <= k; ++r) {
+                        a += w[r] * values[r * NI + at];
+                        slope += w[r] * slopes[r * NI + at];
                     }
+                    grad_x[at] += VSUM(VSIGN(a) * dl_j * slope);
                 }
-                for (Py_ssize_t j = 0; j < n; ++j)
-                    gx += ((REAL)(a[j] > 0) - (REAL)(a[j] < 0)) * dl_i[j0 + j] * slope[j];
             }
-            grad_x[at] += gx;
         }
     }
 }
@@ -406,6 +435,13 @@ static void FN(parameter_gradients)(Py_ssize_t out, Py_ssize_t I, Py_ssize_t NB,
         }
 }
 
+#undef VREAL
+#undef VLEN
+#undef VZERO
+#undef VLOAD
+#undef VADD_TO
+#undef VSIGN
+#undef VSUM
 #undef FN
 #undef CAT
 #undef CAT_

@@ -398,7 +398,7 @@ class _SplineLinearL1(torch.autograd.Function):
         batch, in_dim = x.shape
         if state.grid is not None:  # the C kernels: one pass, every edge's value in registers
             band = state.grid.band(state.w_bm)
-            mean_sf = state.grid.l1_sums(state.saved, band).div_(batch)  # (out, C, in)
+            mean_sf = state.grid.l1_sums(state.saved, band, coef.shape[0]).div_(batch)  # (out, C, in)
             ctx.band, ctx.sign_t = band, None
         else:
             f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)

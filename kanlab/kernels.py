@@ -77,6 +77,15 @@ def use_kernels(enabled: bool) -> Iterator[None]:
         _SWITCH.enabled = previous
 
 
+# The penalty kernels' vector width in elements of float32 (VBYTES in _cbasis.c): bands are padded
+# to a multiple of it.
+_OUTPUT_BLOCK = 16
+
+
+def _padded(n: int) -> int:
+    return -(-n // _OUTPUT_BLOCK) * _OUTPUT_BLOCK
+
+
 def _ptr(t: torch.Tensor | None) -> int:
     return 0 if t is None else t.data_ptr()
 
@@ -169,20 +178,22 @@ class Grid:
 
         It has P = G + 3k + 1 rows: row c + k is basis c, rows that stand for bases that do not exist
         are 0, and the last row is the base function; an input in interval s then has its k + 1
-        bases in rows s .. s + k.
+        bases in rows s .. s + k. The outputs are padded with zeros to a multiple of
+        ``_OUTPUT_BLOCK``, the kernels' vector width.
         """
         out_dim, n_basis, k = weight.shape[0], self.n_basis, self.k
-        band = weight.new_zeros(self.in_dim, n_basis + 2 * k + 1, out_dim)
-        band[:, k : k + n_basis] = weight[:, :n_basis].permute(2, 1, 0)
-        band[:, -1] = weight[:, n_basis].T
+        band = weight.new_zeros(self.in_dim, n_basis + 2 * k + 1, _padded(out_dim))
+        band[:, k : k + n_basis, :out_dim] = weight[:, :n_basis].permute(2, 1, 0)
+        band[:, -1, :out_dim] = weight[:, n_basis].T
         return band
 
-    def l1_sums(self, saved: dict[str, torch.Tensor], band: torch.Tensor) -> torch.Tensor:
+    def l1_sums(self, saved: dict[str, torch.Tensor], band: torch.Tensor, n_out: int) -> torch.Tensor:
         """``Σ_b sign(phi[j, i](x_bi))·feature_c(x_bi)`` for every edge (out, G + k + 1, in).
 
         With the signs held fixed, ``|phi[j, i]|_1 = Σ_c weight[j, c, i]·(this)/batch``: the
         sparsity penalty's value and (sub)gradient without a (batch, out, in) tensor. ``band``:
-        ``band(weight)``; ``saved`` holds the local pieces (``evaluate(local=True)``).
+        ``band(weight)`` for a weight with ``n_out`` outputs; ``saved`` holds the local pieces
+        (``evaluate(local=True)``).
         """
         batch, out_dim, k = saved["base"].shape[0], band.shape[2], self.k
         sums = band.new_empty(band.shape)
@@ -190,7 +201,7 @@ class Grid:
             *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
             _ptr(saved["base"]), _ptr(band), _ptr(sums),
         )  # fmt: skip
-        return torch.cat([sums[:, k : k + self.n_basis], sums[:, -1:]], dim=1).permute(2, 1, 0)
+        return torch.cat([sums[:, k : k + self.n_basis], sums[:, -1:]], dim=1).permute(2, 1, 0)[:n_out]
 
     def l1_input_gradient(
         self, saved: dict[str, torch.Tensor], band: torch.Tensor, grad_l1: torch.Tensor, grad_x: torch.Tensor
@@ -198,7 +209,8 @@ class Grid:
         """Add the penalty's gradient to ``grad_x`` (batch, in), in place, for ``grad_l1`` =
         d loss / d |phi|_1 (out, in): ``Σ_j sign(phi[j, i](x_bi))·grad_l1[j, i]/batch·phi'[j, i](x_bi)``."""
         batch, out_dim = grad_x.shape[0], band.shape[2]
-        per_input = (grad_l1.T / batch).contiguous()  # (in, out)
+        per_input = grad_l1.new_zeros(self.in_dim, out_dim)  # (in, padded out)
+        torch.div(grad_l1.T, batch, out=per_input[:, : grad_l1.shape[0]])
         _cbasis.l1_input_gradient(
             *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
             _ptr(saved["slopes"]), _ptr(saved["base"]), _ptr(saved["base_slope"]), _ptr(band),
