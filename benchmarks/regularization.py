@@ -7,8 +7,9 @@ prediction and the penalty. Target (issue 5): a λ > 0 step costs ≤ 2× a plai
 (batch 1024, 64 → 64). Both steps are forward + MSE (+ penalty) + backward, float32, G = 5, k = 3,
 timed twice: as ``fit`` runs them on full-batch data (the basis of the repeated input reused)
 and with the basis recomputed every step (``kanlab.fused.reuse_features(False)``). The penalty
-needs two contractions as large as the forward matmul (every edge's value for its sign, then
-the signs against the basis), so it cannot cost less than about 2x the plain step's matmuls.
+needs every edge's value at every sample (for its sign) and the signed sums of the basis; with
+kanlab's C kernels one pass over (sample, input) does both and also yields the output, in place
+of the forward matmul (with torch ops: two batched contractions as large as that matmul).
 
 Run: ``python benchmarks/regularization.py [--quick]``.
 """

@@ -182,7 +182,7 @@ static PyObject *local_backward(PyObject *self, PyObject *const *args, Py_ssize_
 }
 
 static PyObject *l1_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    return call(args, nargs, 5, 1, l1_sums_rows_f32, l1_sums_rows_f64);
+    return call(args, nargs, 6, 1, l1_sums_rows_f32, l1_sums_rows_f64);
 }
 
 static PyObject *l1_input_gradient(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {

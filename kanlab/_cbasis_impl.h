@@ -306,15 +306,16 @@ static void FN(group_by_interval)(const int64_t *span, Py_ssize_t N, Py_ssize_t 
 }
 
 /* sums[i][p][j] = Σ_b sign(phi_ji(x_bi))·feature_p(x_bi), with
- * phi_ji(x_bi) = Σ_r band[i][s + r][j]·values[r, b, i] + band[i][P - 1][j]·base[b, i].
- * ``out`` is a multiple of the vector width (kernels.Grid.band pads it). */
+ * phi_ji(x_bi) = Σ_r band[i][s + r][j]·values[r, b, i] + band[i][P - 1][j]·base[b, i], and,
+ * when y is not NULL, the layer's output y[b][j] = Σ_i phi_ji(x_bi) from the same values (added
+ * to y, (N, out)). ``out`` is a multiple of the vector width (kernels.Grid.band pads it). */
 ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_ssize_t i1) {
     const Grid *g = job->grid;
     const Py_ssize_t N = job->N, I = job->I, out = job->out, P = g->n_basis + 2 * k + 1, NI = N * I;
     const Py_ssize_t n_intervals = g->n_knots - 1;
     const int64_t *span = job->ptr[0];
     const REAL *values = job->ptr[1], *base = job->ptr[2], *band = job->ptr[3];
-    REAL *sums = job->ptr[4];
+    REAL *sums = job->ptr[4], *y = job->ptr[5];
     Py_ssize_t *start = job->scratch, *order = start + n_intervals + 1;
     for (Py_ssize_t i = i0; i < i1; ++i) {
         const REAL *w_i = band + i * P * out;
@@ -335,6 +336,7 @@ ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_
                     const REAL bv = base[at];
                     VREAL a = wb * bv;
                     for (int r = 0; r <= k; ++r) a += w[r] * values[r * NI + at];
+                    if (y) VADD_TO(y + order[q] * out + j0, a);
                     const VREAL sign = VSIGN(a);
                     mb += sign * bv;
                     for (int r = 0; r <= k; ++r) m[r] += sign * values[r * NI + at];
@@ -347,7 +349,7 @@ ALWAYS_INLINE void FN(l1_sums_k)(const Job *job, const int k, Py_ssize_t i0, Py_
 }
 
 /* Rows are inputs i here (each input's sums are its own). Job pointers: span, values, base,
- * band (I, P, out), sums (I, P, out). */
+ * band (I, P, out), sums (I, P, out), y (N, out) or NULL. */
 WIDE_VECTORS static void FN(l1_sums_rows)(const Job *job, Py_ssize_t i0, Py_ssize_t i1) {
     FOR_ORDER(job->grid->k, FN(l1_sums_k), job, i0, i1);
 }

@@ -398,15 +398,16 @@ class _SplineLinearL1(torch.autograd.Function):
         batch, in_dim = x.shape
         if state.grid is not None:  # the C kernels: one pass, every edge's value in registers
             band = state.grid.band(state.w_bm)
-            mean_sf = state.grid.l1_sums(state.saved, band, coef.shape[0]).div_(batch)  # (out, C, in)
-            ctx.band, ctx.sign_t = band, None
-        else:
-            f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
-            w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
-            sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
-            # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
-            mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).div_(batch).permute(2, 1, 0)  # (out, C, in)
-            ctx.sign_t = sign_t if ctx.needs_input_grad[0] else None
+            sums, y = state.grid.l1_sums(state.saved, band, coef.shape[0])
+            mean_sf = sums.div_(batch)  # (out, C, in)
+            ctx.band, ctx.sign_t, ctx.mean_sf = band, None, mean_sf
+            return y, (state.w_bm * mean_sf).sum(1)  # y comes from the same pass: no matmul
+        f_t = state.feats.view(batch, state.n_basis + 1, in_dim).permute(2, 0, 1).contiguous()  # (in, batch, C)
+        w_t = state.w_bm.permute(2, 0, 1)  # (in, out, C)
+        sign_t = torch.bmm(f_t, w_t.transpose(1, 2)).sign_()  # (in, batch, out): sign of each edge
+        # (in, C, out) is the layout in which this contraction over the batch is fast (3x here).
+        mean_sf = torch.bmm(f_t.transpose(1, 2), sign_t).div_(batch).permute(2, 1, 0)  # (out, C, in)
+        ctx.sign_t = sign_t if ctx.needs_input_grad[0] else None
         ctx.mean_sf = mean_sf
         return state.output(), (state.w_bm * mean_sf).sum(1)
 

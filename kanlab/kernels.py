@@ -187,21 +187,26 @@ class Grid:
         band[:, -1, :out_dim] = weight[:, n_basis].T
         return band
 
-    def l1_sums(self, saved: dict[str, torch.Tensor], band: torch.Tensor, n_out: int) -> torch.Tensor:
+    def l1_sums(
+        self, saved: dict[str, torch.Tensor], band: torch.Tensor, n_out: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``Σ_b sign(phi[j, i](x_bi))·feature_c(x_bi)`` for every edge (out, G + k + 1, in).
 
         With the signs held fixed, ``|phi[j, i]|_1 = Σ_c weight[j, c, i]·(this)/batch``: the
         sparsity penalty's value and (sub)gradient without a (batch, out, in) tensor. ``band``:
         ``band(weight)`` for a weight with ``n_out`` outputs; ``saved`` holds the local pieces
-        (``evaluate(local=True)``).
+        (``evaluate(local=True)``). Returns (these sums, the layer's output (batch, n_out)): the
+        same pass adds up every edge's value per output, so no matmul is needed for y.
         """
         batch, out_dim, k = saved["base"].shape[0], band.shape[2], self.k
         sums = band.new_empty(band.shape)
+        y = band.new_zeros(batch, out_dim)
         _cbasis.l1_sums(
             *self.args, batch, self.in_dim, out_dim, _ptr(saved["span"]), _ptr(saved["values"]),
-            _ptr(saved["base"]), _ptr(band), _ptr(sums),
+            _ptr(saved["base"]), _ptr(band), _ptr(sums), _ptr(y),
         )  # fmt: skip
-        return torch.cat([sums[:, k : k + self.n_basis], sums[:, -1:]], dim=1).permute(2, 1, 0)[:n_out]
+        sums = torch.cat([sums[:, k : k + self.n_basis], sums[:, -1:]], dim=1).permute(2, 1, 0)[:n_out]
+        return sums, (y if n_out == out_dim else y[:, :n_out].contiguous())
 
     def l1_input_gradient(
         self, saved: dict[str, torch.Tensor], band: torch.Tensor, grad_l1: torch.Tensor, grad_x: torch.Tensor

@@ -166,9 +166,10 @@ class KANLayer(nn.Module):
 
         ``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|`` is differentiable here without
         a differentiable (batch, out, in) tensor: with s = sign(phi) held constant,
-        ``mean_b |phi| = Σ_c weight[j, i, c]·mean_b(s·features[:, i, c])`` — two batched
-        contractions with the same value and (sub)gradient (``fused.l1_sign_trick``), about 3x a
-        plain step's cost at 1024×64→64 instead of the 20x of a differentiable per-edge tensor
+        ``mean_b |phi| = Σ_c weight[j, i, c]·mean_b(s·features[:, i, c])`` — the same value and
+        (sub)gradient (``fused.l1_sign_trick``). With kanlab's C kernels one pass computes every
+        edge's value, its sign, those sums and the output together (under 2x a plain step at
+        1024×64→64); with torch ops it is two batched contractions (about 3x)
         (07_interpretability; ``benchmarks/regularization.py``).
         """
         if not self.has_symbolic:

@@ -434,7 +434,8 @@ def test_layer_forward_backward_kernels_on_equals_off(kernel_calls, dtype, k, sh
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 def test_forward_and_l1_kernels_on_equals_off(kernel_calls, dtype, adapted, x_grad) -> None:
     """The sparsity path (``forward_and_l1``): output, edge norms and gradients, on vs off."""
-    for k, (in_dim, out_dim) in ((3, (3, 4)), (2, (5, 1))):
+    # Output counts below, at and above the kernels' 16-wide vector blocks (padding), every order.
+    for k, (in_dim, out_dim) in ((3, (3, 4)), (2, (5, 1)), (0, (3, 17)), (1, (2, 16)), (5, (4, 33))):
         layer = make_layer(in_dim, out_dim, k, dtype, adapted)
         x = layer_inputs(layer)
         r = torch.randn(x.shape[0], out_dim, dtype=dtype)
