@@ -9,9 +9,10 @@ RMSE ≤ 1e-4 at G = 20 and runs ≥ 5× faster than pykan; on [2, 1, 1] ≤ 1e-
 staircase that falls at every extension.
 
 Run: ``python benchmarks/fit_accuracy.py [--quick] [--float32] [--threads N] [--tables-only]
-[--kanlab-only] [--grid-eps X]`` (``--tables-only``: rebuild the tables from the last run's results
-without training; ``--grid-eps X``: an experiment, kanlab with ``KAN(grid_eps=X)`` instead of its
-default; these runs overwrite ``benchmarks/results/fit_accuracy.json``). float64 by
+[--kanlab-only] [--seeds N] [--kanlab-options JSON]`` (``--tables-only``: rebuild the tables from
+the last run's results without training; ``--seeds N``: seeds 0..N-1 instead of 0..4;
+``--kanlab-options '{"grid_eps": 0.5}'``: an experiment, kanlab's ``KAN(...)`` with these options
+instead of its defaults; such runs overwrite ``benchmarks/results/fit_accuracy.json``). float64 by
 default, as in pykan's own function-fitting examples; 1 thread by default. pykan runs in a
 temporary working directory.
 """
@@ -36,7 +37,7 @@ STEPS = 50
 # Five seeds: a fit's final error moves by 10x between seeds (LBFGS on a chaotic landscape: even
 # round-off-level changes move it), so a median over three seeds can flip a comparison.
 SEEDS = (0, 1, 2, 3, 4)
-# Extra KAN(...) options for kanlab's runs (empty: the library's defaults); see --grid-eps.
+# Extra KAN(...) options for kanlab's runs (empty: the library's defaults); see --kanlab-options.
 KANLAB_OPTIONS: dict = {}
 
 
@@ -180,12 +181,14 @@ def main() -> int:
     torch.set_num_threads(threads_arg())
     dtype = torch.float32 if "--float32" in sys.argv else torch.float64
     libs = ("kanlab", "pykan") if C.pykan_version() and "--kanlab-only" not in sys.argv else ("kanlab",)
-    if "--grid-eps" in sys.argv:  # an experiment: kanlab with another grid_eps (pykan keeps its own)
-        KANLAB_OPTIONS["grid_eps"] = float(sys.argv[sys.argv.index("--grid-eps") + 1])
+    if "--kanlab-options" in sys.argv:  # an experiment: kanlab with other KAN(...) options (pykan keeps its own)
+        KANLAB_OPTIONS.update(json.loads(sys.argv[sys.argv.index("--kanlab-options") + 1]))
     tasks = [t for t in TASKS if "[2,1,1]" in t.name or "J0" in t.name] if quick else TASKS
     if quick:
         tasks = [Task(t.name, t.fn_name, t.width, t.grids[:2]) for t in tasks]
     seeds = (0,) if quick else SEEDS
+    if "--seeds" in sys.argv:
+        seeds = tuple(range(int(sys.argv[sys.argv.index("--seeds") + 1])))
     steps = 10 if quick else STEPS
     if "--tables-only" in sys.argv:  # rebuild the tables from the last run's raw results
         payload = json.loads((C.RESULTS_DIR / "fit_accuracy.json").read_text())
