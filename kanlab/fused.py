@@ -19,8 +19,9 @@ pass run as compiled C loops when kanlab's optional kernels are built (``kanlab.
 instead of ~30 small torch ops; the torch ops below are the fallback and the reference). Higher
 derivatives are exact: when the backward pass is itself recorded (``create_graph=True``) it
 differentiates a recomputation with ordinary torch ops, and ``ordinary_graph()`` builds that
-ordinary graph from the start (what ``kanlab.pde`` does for Laplacians). ``KANLayer`` uses ``spline_linear`` in its forward pass and
-``spline_linear_l1`` when training with the sparsity penalty (07_interpretability).
+ordinary graph from the start (what ``kanlab.pde`` does for Laplacians). ``KANLayer`` uses
+``spline_linear`` in its forward pass and ``spline_linear_l1`` when training with the sparsity
+penalty (07_interpretability).
 Introduced in 05_vectorized_kan.
 """
 
@@ -207,7 +208,7 @@ class _Pass:
     """One forward pass on the dense basis, and what its backward pass needs (kept on the context)."""
 
     def __init__(self, ctx, x, params, knots: torch.Tensor, k: int, base_fn: str, local: bool = False) -> None:
-        """``local``: also keep the kernels' local pieces (for the sparsity penalty's kernels)."""
+        """``local``: also keep the kernels' local pieces, when the kernels run (the penalty's need them)."""
         self.x, self.params, self.knots, self.k, self.base_fn = x, params, knots, k, base_fn
         self.local = local
         self.n_basis = knots.shape[1] - k - 1
@@ -392,9 +393,8 @@ class _SplineLinearL1(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, coef, scale_sp, scale_base, numeric, knots, k, base_fn):
         ctx.save_for_backward(x, coef, scale_sp, scale_base, numeric)
-        grid = kernels.grid_for(x, knots, k, base_fn)
         params = (coef, scale_sp, scale_base, numeric)
-        state = ctx.state = _Pass(ctx, x, params, knots, k, base_fn, local=grid is not None)
+        state = ctx.state = _Pass(ctx, x, params, knots, k, base_fn, local=True)
         batch, in_dim = x.shape
         if state.grid is not None:  # the C kernels: one pass, every edge's value in registers
             band = state.grid.band(state.w_bm)
