@@ -103,17 +103,13 @@ class Grid:
         self.in_dim = knots.shape[0]
         step = splines._uniform_step(knots)
         if step is not None:
-            inv_h, shift = splines._cached(
-                knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0])
-            )
+            inv_h, shift = splines.uniform_position(knots)
             self.inv_h, self.shift = inv_h.contiguous(), shift.contiguous()
             self.table = splines._cardinal_polynomials(k, knots.dtype, str(knots.device)).contiguous()
             self.bucket_scale = self.bucket_start = None
         else:
             self.inv_h = self.shift = None
-            self.table = splines._cached(
-                knots, f"poly{k}", lambda t: splines._interval_polynomials(t, k)
-            ).contiguous()
+            self.table = splines.interval_table(knots, k).contiguous()
             self.bucket_scale, self.bucket_start = _buckets(self.knots)
         self.args = (
             int(knots.dtype == torch.float64), _ptr(self.knots), knots.shape[1], k, self.n_basis,
@@ -239,7 +235,8 @@ class Grid:
         return grad_w, grad_x
 
 
-def _parameter_kernels_apply(*tensors: torch.Tensor) -> bool:
+def _kernels_take(*tensors: torch.Tensor) -> bool:
+    """The kernels are built and on, and the tensors are CPU float32 or float64 of one dtype."""
     dtype = tensors[0].dtype
     return available() and dtype in (torch.float32, torch.float64) and all(
         t.device.type == "cpu" and t.dtype == dtype for t in tensors
@@ -252,7 +249,7 @@ def assemble_weight(coef, scale_sp, scale_base, numeric) -> torch.Tensor | None:
     ``weight[j, c, i] = coef[j, i, c]·scale_sp[j, i]·numeric[j, i]`` for the G + k bases and
     ``scale_base[j, i]·numeric[j, i]`` last; coef (out, in, G + k), the others (out, in).
     """
-    if not _parameter_kernels_apply(coef, scale_sp, scale_base, numeric):
+    if not _kernels_take(coef, scale_sp, scale_base, numeric):
         return None
     coef, scale_sp, scale_base, numeric = (t.contiguous() for t in (coef, scale_sp, scale_base, numeric))
     out_dim, in_dim, n_basis = coef.shape
@@ -270,7 +267,7 @@ def parameter_gradients(
     """(coef, scale_sp, scale_base) gradients from the weight's gradient (out, G + k + 1, in),
     the transpose of ``assemble_weight``; an entry is None where ``wanted`` is False (None
     altogether: not applicable)."""
-    if not _parameter_kernels_apply(grad_weight, coef, scale_sp, numeric):
+    if not _kernels_take(grad_weight, coef, scale_sp, numeric):
         return None
     grad_weight, coef, scale_sp, numeric = (t.contiguous() for t in (grad_weight, coef, scale_sp, numeric))
     out_dim, in_dim, n_basis = coef.shape
@@ -310,11 +307,7 @@ def grid_for(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> Grid
     column per knot row, k <= 15, a known base function and knots that are not being trained.
     """
     if not (
-        available()
-        and x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and knots.dtype == x.dtype
-        and knots.device.type == "cpu"
+        _kernels_take(x, knots)
         and not knots.requires_grad
         and x.dim() == 2
         and x.shape[1] == knots.shape[0]

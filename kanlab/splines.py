@@ -282,7 +282,7 @@ def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport
     n_knots = knots.shape[1]
     step = _uniform_step(knots)
     if step is not None:
-        inv_h, shift = _cached(knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0]))
+        inv_h, shift = uniform_position(knots)
         u = torch.addcmul(shift, xf.detach(), inv_h)  # (x - t_0)/h: position on the knots
         # Inside the knots by comparing x with the end knots: u's round-off must not move x = t_0
         # or t_{K-1} (where the closed last order-0 basis is 1) in or out.
@@ -297,7 +297,7 @@ def local_support(xf: torch.Tensor, knots: torch.Tensor, k: int) -> LocalSupport
         coefs = _cardinal_polynomials(k, xf.dtype, str(xf.device)).unsqueeze(-1)  # (k+1, k+1, 1, 1)
         return LocalSupport(span, frac, inv_h, inside, coefs, k, n_knots - k - 1)
     else:
-        table = _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
+        table = interval_table(knots, k)
         span = torch.searchsorted(knots, xf.detach().T.contiguous(), right=True).T - 1
         inside = (span >= 0) & (xf <= knots[:, -1])
         span = span.clamp_(0, n_knots - 2)
@@ -337,6 +337,18 @@ def _cached(knots: torch.Tensor, name: str, compute):
     if name not in entry[2]:
         entry[2][name] = compute(knots)
     return entry[2][name]
+
+
+def uniform_position(knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For uniform knots, (1/h, -t_0/h) per input (in_dim,) each, so ``(x - t_0)/h = shift + x/h``;
+    cached per knots tensor. Used by ``local_support`` and the C kernels (``kanlab.kernels``)."""
+    step = _uniform_step(knots)
+    return _cached(knots, "inv_step", lambda t: (1.0 / step[:, 0], -t[:, 0] / step[:, 0]))
+
+
+def interval_table(knots: torch.Tensor, k: int) -> torch.Tensor:
+    """``_interval_polynomials(knots, k)``, cached per knots tensor (built once per grid)."""
+    return _cached(knots, f"poly{k}", lambda t: _interval_polynomials(t, k))
 
 
 def _uniform_step(knots: torch.Tensor) -> torch.Tensor | None:
