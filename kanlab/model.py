@@ -157,6 +157,15 @@ class KAN(nn.Module):
         return self
 
     # ----------------------------------------------------------------- training
+    def additive_start(self, x: torch.Tensor, y: torch.Tensor, spread: float = 0.5) -> KAN:
+        """Start from the best additive model of y instead of random splines; see ``kanlab.warm_start``.
+
+        x: (batch, width[0]) and y: (batch, width[-1]), the training data. Returns self.
+        """
+        from kanlab.warm_start import additive_start
+
+        return additive_start(self, x, y, spread=spread)
+
     def fit(self, dataset: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, list[float]]:
         """Train on ``dataset`` (keys train_input/train_label/test_input/test_label); see ``kanlab.train.fit``."""
         from kanlab.train import fit
