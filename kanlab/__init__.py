@@ -15,6 +15,7 @@ from kanlab.plotting import plot_kan, use_course_style
 from kanlab.pruning import prune
 from kanlab.symbolic_lib import SYMBOLIC_LIB, add_symbolic, fit_affine
 from kanlab.utils import seed_everything
+from kanlab.warm_start import additive_start
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,7 @@ __all__ = [
     "SYMBOLIC_LIB",
     "TOY_FUNCTIONS",
     "add_symbolic",
+    "additive_start",
     "create_dataset",
     "fit_affine",
     "plot_kan",
