@@ -54,13 +54,11 @@ def additive_start(model, x: torch.Tensor, y: torch.Tensor, spread: float = 0.5,
     first = layers[0]
     if len(layers) == 1:  # the model is an additive model: fit every output directly
         for o in range(first.out_dim):
-            _set_spline_edges(first, o, _additive_fit(first, x, y[:, o], first.mask[o], ridge))
+            _set_spline_edges(first, o, _additive_fit(first, x, y[:, o], first.mask[o], ridge)[0])
         return model
 
     target = y[:, 0] - y[:, 0].mean()
-    coef = _additive_fit(first, x, target, first.mask[0], ridge)
-    basis = splines.bspline_basis(x.double(), first.knots.double(), first.k)
-    inner = sum(basis[:, i] @ c for i, c in coef.items())
+    coef, inner = _additive_fit(first, x, target, first.mask[0], ridge)
     explained = _adjusted_r2(target.double(), inner, n_coef=sum(c.numel() for c in coef.values()))
     if not explained > MIN_EXPLAINED_VARIANCE:
         warnings.warn(
@@ -104,7 +102,7 @@ def _check_arguments(model, x: torch.Tensor, y: torch.Tensor, spread: float, rid
         raise ValueError("additive_start initialises a numeric KAN; this one has symbolic edges")
 
 
-def _adjusted_r2(target: torch.Tensor, fit: torch.Tensor | float, n_coef: int) -> float:
+def _adjusted_r2(target: torch.Tensor, fit: torch.Tensor, n_coef: int) -> float:
     """Fraction of ``target``'s variance that ``fit`` explains, discounted for ``n_coef`` fitted numbers."""
     n = target.shape[0]
     r2 = 1.0 - float(((target - fit) ** 2).mean()) / max(float(target.var(unbiased=False)), 1e-300)
@@ -113,8 +111,9 @@ def _adjusted_r2(target: torch.Tensor, fit: torch.Tensor | float, n_coef: int) -
 
 def _additive_fit(
     layer, x: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, ridge: float
-) -> dict[int, torch.Tensor]:
-    """Per unmasked input i, coefficients (G + k,) with ``Σ_i Σ_c coef[i][c]·B_c(x_i) ≈ target``.
+) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+    """Per unmasked input i, coefficients (G + k,) with ``Σ_i Σ_c coef[i][c]·B_c(x_i) ≈ target``,
+    and that sum on the samples (batch,), float64.
 
     One ridge-damped least-squares solve over all inputs' bases at once, in float64.
     """
@@ -125,8 +124,9 @@ def _additive_fit(
     gram = design.T @ design
     damping = ridge * float(gram.diagonal().mean()) * torch.eye(n_in * n, dtype=gram.dtype, device=gram.device)
     rhs = design.T @ target.double().reshape(batch, 1)
-    coef = torch.linalg.solve(gram + damping, rhs).reshape(n_in, n)
-    return {i: coef[i] for i in mask.nonzero().flatten().tolist()}
+    solution = torch.linalg.solve(gram + damping, rhs)  # (in·n, 1)
+    coef = solution.reshape(n_in, n)
+    return {i: coef[i] for i in mask.nonzero().flatten().tolist()}, (design @ solution)[:, 0]
 
 
 def _curve_coef(layer, inputs: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
