@@ -24,6 +24,7 @@ temporary working directory.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -199,8 +200,7 @@ def run_tasks(tasks, seeds, dtype, steps=STEPS, libs=("kanlab", "pykan"), vary_d
 
 def task_libraries(task: Task, libs: tuple[str, ...]) -> tuple[str, ...]:
     """The rows of ``task``: ``libs``, plus kanlab from the additive start where the task asks."""
-    wanted = task.additive_start or "--additive-start" in sys.argv
-    return libs[:1] + (ADDITIVE,) + libs[1:] if wanted and "kanlab" in libs else libs
+    return libs[:1] + (ADDITIVE,) + libs[1:] if task.additive_start and "kanlab" in libs else libs
 
 
 def threads_arg(default: int = 1) -> int:
@@ -223,7 +223,10 @@ def main() -> int:
         text = sys.argv[sys.argv.index("--only") + 1]
         tasks = [t for t in TASKS + EXTRA_TASKS if text in t.name]
     if quick:
-        tasks = [Task(t.name, t.fn_name, t.width, t.grids[:2], additive_start=t.additive_start) for t in tasks]
+        tasks = [dataclasses.replace(t, grids=t.grids[:2], target_rmse=None) for t in tasks]
+    if "--additive-start" in sys.argv:
+        tasks = [dataclasses.replace(t, additive_start=True) for t in tasks]
+    vary_data = "--vary-data" in sys.argv
     seeds = (0,) if quick else SEEDS
     if "--seeds" in sys.argv:
         seeds = tuple(range(int(sys.argv[sys.argv.index("--seeds") + 1])))
@@ -233,7 +236,7 @@ def main() -> int:
         raw, seeds, steps = payload["extra"]["raw"], tuple(payload["extra"]["seeds"]), payload["extra"]["steps"]
         libs = tuple(lib for lib in libs if all(raw[t.name].get(lib) for t in tasks))
     else:
-        raw = run_tasks(tasks, seeds, dtype, steps, libs, vary_data="--vary-data" in sys.argv)
+        raw = run_tasks(tasks, seeds, dtype, steps, libs, vary_data=vary_data)
 
     headers = ["task", "library", "grids", "test RMSE per grid (median over seeds)",
                "final RMSE (min–max)", "wall time, median (min–max)", "target"]
@@ -293,7 +296,7 @@ def main() -> int:
     dname = str(dtype).replace("torch.", "")
     print(f"## Fit accuracy: LBFGS {steps} steps per grid, grid extension, {dname}, "
           f"1000/1000 points, seeds {list(seeds)} ("
-          f"{'each with its own dataset' if '--vary-data' in sys.argv else 'one dataset'}), "
+          f"{'each with its own dataset' if vary_data else 'one dataset'}), "
           f"{torch.get_num_threads()} thread(s)\n")
     print(C.markdown_table(headers, rows))
     print("\n" + C.machine_line())
