@@ -7,7 +7,7 @@ ipywidgets, graphviz) are imported only by the functions that need them, so
 
 from __future__ import annotations
 
-from kanlab.datasets import TOY_FUNCTIONS, create_dataset
+from kanlab.datasets import TOY_FUNCTIONS, create_dataset, create_dataset_from_data
 from kanlab.layer import KANLayer
 from kanlab.lbfgs import LBFGS
 from kanlab.model import KAN
@@ -28,6 +28,7 @@ __all__ = [
     "add_symbolic",
     "additive_start",
     "create_dataset",
+    "create_dataset_from_data",
     "fit_affine",
     "plot_kan",
     "prune",

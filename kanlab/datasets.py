@@ -1,6 +1,8 @@
 """Synthetic datasets generated in code (nothing is downloaded), and the KAN paper's toy functions.
 
-Every toy function maps x of shape (batch, n_var) to y of shape (batch, 1).
+Every toy function maps x of shape (batch, n_var) to y of shape (batch, 1). The paper's
+special-function and Feynman tables are in ``kanlab.paper_tasks``; ``create_dataset`` and
+``create_dataset_from_data`` take pykan's ``normalize_input`` / ``normalize_label`` options.
 Introduced in 06_function_fitting.
 """
 
@@ -59,12 +61,18 @@ def create_dataset(
     seed: int = 0,
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
+    normalize_input: bool = False,
+    normalize_label: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Sample inputs uniformly in ``ranges`` and label them with ``f``.
 
     ranges: (lo, hi) for every variable or one (lo, hi) per variable. Returns a dict with
     train_input (n_train, n_var), train_label (n_train, n_out), test_input, test_label.
     Uses its own generator, so the same seed gives the same data whatever else ran before.
+    ``normalize_input`` / ``normalize_label`` (as in pykan): standardise each column with the
+    *training* split's mean and standard deviation (the test split uses the same numbers); the
+    dict then also holds input_mean, input_std (1, n_var) and/or label_mean, label_std
+    (1, n_out), so that ``x_raw = x * input_std + input_mean`` (see ``denormalize``).
     """
     if not callable(f):
         raise TypeError(f"f must be a callable mapping x (n, n_var) to y (n, n_out), got {f!r}")
@@ -96,5 +104,84 @@ def create_dataset(
 
     train_input, train_label = sample(n_train)
     test_input, test_label = sample(n_test)
-    return {"train_input": train_input, "train_label": train_label,
-            "test_input": test_input, "test_label": test_label}
+    dataset = {"train_input": train_input, "train_label": train_label,
+               "test_input": test_input, "test_label": test_label}
+    return normalize(dataset, normalize_input, normalize_label)
+
+
+def create_dataset_from_data(
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    normalize_input: bool = False,
+    normalize_label: bool = False,
+) -> dict[str, torch.Tensor]:
+    """Split given samples at random into a train and a test set, in ``create_dataset``'s format.
+
+    inputs: (n, n_var); labels: (n,) or (n, n_out). ``test_fraction`` of the rows (rounded,
+    at least one row in each split) go to the test set, chosen by a generator seeded with
+    ``seed`` (the global RNG is untouched). ``device``: where the tensors go (default: where
+    they are). Normalisation as in ``create_dataset``. pykan's ``create_dataset_from_data``
+    takes ``train_ratio`` instead; ``test_fraction = 1 - train_ratio``.
+    """
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2:
+        raise ValueError(f"inputs must be a 2-D tensor (n, n_var), got {getattr(inputs, 'shape', type(inputs))}")
+    if not isinstance(labels, torch.Tensor) or labels.dim() not in (1, 2):
+        raise ValueError(f"labels must be a tensor (n,) or (n, n_out), got {getattr(labels, 'shape', type(labels))}")
+    if labels.dim() == 1:
+        labels = labels[:, None]
+    n = inputs.shape[0]
+    if labels.shape[0] != n:
+        raise ValueError(f"inputs and labels must have the same number of rows, got {n} and {labels.shape[0]}")
+    if n < 2:
+        raise ValueError(f"need at least 2 samples to make a train and a test split, got {n}")
+    if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
+        raise ValueError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    n_test = min(max(round(n * test_fraction), 1), n - 1)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(inputs.device)
+    test_idx, train_idx = order[:n_test], order[n_test:]
+    device = inputs.device if device is None else device
+    dataset = {"train_input": inputs[train_idx].to(device), "train_label": labels[train_idx].to(device),
+               "test_input": inputs[test_idx].to(device), "test_label": labels[test_idx].to(device)}
+    return normalize(dataset, normalize_input, normalize_label)
+
+
+def normalize(dataset: dict[str, torch.Tensor], inputs: bool = True, labels: bool = True) -> dict[str, torch.Tensor]:
+    """A copy of ``dataset`` with inputs and/or labels standardised by the training split's statistics.
+
+    Adds input_mean/input_std (1, n_var) and/or label_mean/label_std (1, n_out). A column
+    with zero spread keeps std 1 (it is only centred). Used by ``create_dataset``.
+    """
+    out = dict(dataset)
+    for flag, part in ((inputs, "input"), (labels, "label")):
+        if not flag:
+            continue
+        if f"{part}_mean" in dataset:
+            raise ValueError(f"dataset is already normalised ({part}_mean is present)")
+        train = dataset[f"train_{part}"]
+        mean = train.mean(0, keepdim=True)
+        std = train.std(0, keepdim=True) if train.shape[0] > 1 else torch.ones_like(mean)
+        std = torch.where(std > 0, std, torch.ones_like(std))
+        for split in ("train", "test"):
+            out[f"{split}_{part}"] = (dataset[f"{split}_{part}"] - mean) / std
+        out[f"{part}_mean"], out[f"{part}_std"] = mean, std
+    return out
+
+
+def denormalize(dataset: dict[str, torch.Tensor], key: str, values: torch.Tensor | None = None) -> torch.Tensor:
+    """Undo ``normalize`` for ``dataset[key]`` (or for ``values``, e.g. a model's predictions).
+
+    key: one of train_input, test_input, train_label, test_label; the statistics of its part
+    (input or label) are used, or nothing is changed when that part was not normalised.
+    """
+    if key not in ("train_input", "test_input", "train_label", "test_label"):
+        raise ValueError(f"key must be train_input, test_input, train_label or test_label, got {key!r}")
+    part = key.split("_")[1]
+    values = dataset[key] if values is None else values
+    if f"{part}_mean" not in dataset:
+        return values
+    return values * dataset[f"{part}_std"] + dataset[f"{part}_mean"]
