@@ -17,21 +17,10 @@ from torch import nn
 
 from kanlab import splines
 from kanlab.layer import KANLayer
+from kanlab.mult import NodeLayout, arity_spec, parse_width
 
 CHECKPOINT_FORMAT = "kanlab-checkpoint"
 CHECKPOINT_VERSION = 1
-
-
-def check_width(width: Sequence[int]) -> list[int]:
-    """Return ``width`` as a new list of ints, or raise a clear ``ValueError``."""
-    if isinstance(width, (str, bytes)) or not isinstance(width, Sequence):
-        raise ValueError(f"width must be a list of layer sizes like [2, 5, 1], got {width!r}")
-    if len(width) < 2:
-        raise ValueError(f"width needs at least two entries (inputs and outputs), got {list(width)!r}")
-    for w in width:
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise ValueError(f"every width entry must be a positive int, got {list(width)!r}")
-    return list(width)
 
 
 class KAN(nn.Module):
@@ -41,13 +30,17 @@ class KAN(nn.Module):
     >>> model(torch.rand(8, 2)).shape
     torch.Size([8, 1])
 
+    A width entry ``[n_sum, n_mult]`` adds multiplication nodes, each the product of
+    ``mult_arity`` subnodes (KAN 2.0; ``kanlab.mult``, 10_discovering_laws): ``KAN([2, [0, 1], 1])``
+    can be exactly x·y. ``width`` then counts nodes per entry, e.g. ``[2, 1, 1]``.
+
     ``seed`` fixes the initialisation (the global RNG is left untouched). ``dtype``/``device``
     choose where parameters live; ``.to()``/``.double()`` work as for any module.
     """
 
     def __init__(
         self,
-        width: Sequence[int],
+        width: Sequence[int | Sequence[int]],
         grid: int = 5,
         k: int = 3,
         seed: int = 0,
@@ -59,14 +52,20 @@ class KAN(nn.Module):
         scale_base_sigma: float = 1.0,
         dtype: torch.dtype | None = None,
         device: torch.device | str | None = None,
+        mult_arity: int | Sequence[Sequence[int]] = 2,
     ) -> None:
         super().__init__()
-        width = check_width(width)
+        layouts = parse_width(width, mult_arity)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed must be an int, got {seed!r}")
-        self.width = width
+        # width: nodes per entry (ints); node_layouts: which subnodes each node multiplies
+        # (kanlab.mult). Without multiplication nodes a layer's out_dim is width[l + 1].
+        self.width = [lay.n_nodes for lay in layouts]
+        self.node_layouts: list[NodeLayout] = layouts
+        self._mult = [bool(lay.arity) for lay in layouts[1:]]  # per layer: a node step after it?
         self.config: dict[str, Any] = {
-            "width": width, "grid": grid, "k": k, "seed": seed,
+            "width": [lay.spec() for lay in layouts], "mult_arity": arity_spec(layouts),
+            "grid": grid, "k": k, "seed": seed,
             "grid_range": [float(v) for v in grid_range], "base_fn": base_fn,
             "grid_eps": grid_eps, "noise_scale": noise_scale,
             "scale_base_mu": scale_base_mu, "scale_base_sigma": scale_base_sigma,
@@ -76,11 +75,11 @@ class KAN(nn.Module):
             torch.manual_seed(seed)
             self.layers = nn.ModuleList(
                 KANLayer(
-                    width[l], width[l + 1], grid=grid, k=k, grid_range=tuple(grid_range),
+                    self.width[l], layouts[l + 1].n_subnodes, grid=grid, k=k, grid_range=tuple(grid_range),
                     base_fn=base_fn, noise_scale=noise_scale, scale_base_mu=scale_base_mu,
                     scale_base_sigma=scale_base_sigma, grid_eps=grid_eps, dtype=dtype, device=device,
                 )
-                for l in range(len(width) - 1)
+                for l in range(len(self.width) - 1)
             )
         self.train_input: torch.Tensor | None = None  # inputs of the last fit (not saved)
 
@@ -95,31 +94,49 @@ class KAN(nn.Module):
         return self.layers[0].k
 
     def extra_repr(self) -> str:
-        return f"width={self.width}, grid={self.grid}, k={self.k}"
+        width = self.config["width"] if self.has_mult else self.width
+        return f"width={width}, grid={self.grid}, k={self.k}"
+
+    @property
+    def has_mult(self) -> bool:
+        """True when some width entry has multiplication nodes (see ``kanlab.mult``)."""
+        return any(self._mult)
+
+    def nodes(self, l: int, z: torch.Tensor) -> torch.Tensor:  # noqa: E741
+        """Layer l's outputs (its subnodes, batch x out_dim) -> the nodes of entry l + 1.
+
+        Identity for sum-only entries; multiplication nodes multiply their subnodes.
+        """
+        return self.node_layouts[l + 1].combine(z) if self._mult[l] else z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, width[0]) -> (batch, width[-1])."""
         self._check_input(x)
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):  # noqa: E741
             x = layer.forward_unchecked(x)
+            if self._mult[l]:
+                x = self.node_layouts[l + 1].combine(x)
         return x
 
     def activations(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per layer: (its input (batch, in), its edge activations (batch, out, in))."""
+        """Per layer: (its input (batch, in), its edge activations (batch, out, in)).
+
+        ``out`` counts the layer's subnodes (= width[l + 1] without multiplication nodes).
+        """
         out = []
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):  # noqa: E741
             acts = layer.edge_activations(x)
             out.append((x, acts))
-            x = acts.sum(dim=2)
+            x = self.nodes(l, acts.sum(dim=2))
         return out
 
     def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each layer's input for the model input x, computed without building edge tensors."""
         inputs = []
         with torch.no_grad():
-            for layer in self.layers:
+            for l, layer in enumerate(self.layers):  # noqa: E741
                 inputs.append(x)
-                x = layer(x)
+                x = self.nodes(l, layer(x))
         return inputs
 
     def num_parameters(self) -> int:
@@ -134,9 +151,9 @@ class KAN(nn.Module):
         Pass the training inputs explicitly (not the test set). Returns self.
         """
         self._check_input(x)
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):  # noqa: E741
             layer.update_grid(x)
-            x = layer.forward_unchecked(x)
+            x = self.nodes(l, layer.forward_unchecked(x))
         return self
 
     @torch.no_grad()
@@ -205,11 +222,35 @@ class KAN(nn.Module):
         self.layers[0].check_input(x)
 
     # ----------------------------------------------------------------- interpretability
-    def prune(self, x: torch.Tensor | None = None, node_th: float = 1e-2, edge_th: float = 3e-2) -> KAN:
-        """A smaller KAN without unimportant hidden nodes and edges (see ``kanlab.pruning``)."""
+    def prune(
+        self, x: torch.Tensor | None = None, node_th: float = 1e-2, edge_th: float = 3e-2, method: str = "l1"
+    ) -> KAN:
+        """A smaller KAN without unimportant hidden nodes and edges (see ``kanlab.pruning``).
+
+        ``method``: "l1" (paper 1.0) or "attribution" (KAN 2.0, as pykan's ``prune``).
+        """
         from kanlab.pruning import prune
 
-        return prune(self, self._data_or_train_input(x), node_th=node_th, edge_th=edge_th)
+        return prune(self, self._data_or_train_input(x), node_th=node_th, edge_th=edge_th, method=method)
+
+    def prune_inputs(
+        self, x: torch.Tensor | None = None, input_th: float = 1e-2, method: str = "attribution"
+    ) -> tuple[KAN, list[int]]:
+        """A KAN without the inputs that matter little, and the kept input indices (``kanlab.pruning``)."""
+        from kanlab.pruning import prune_inputs
+
+        return prune_inputs(self, self._data_or_train_input(x), input_th=input_th, method=method)
+
+    def attribute(self, x: torch.Tensor | None = None, out_score: torch.Tensor | None = None):
+        """KAN 2.0 attribution scores on x (default: the training inputs); see ``kanlab.attribution``."""
+        from kanlab.attribution import attribute
+
+        return attribute(self, self._data_or_train_input(x), out_score=out_score)
+
+    @property
+    def feature_score(self) -> torch.Tensor:
+        """(width[0],): each input's attribution score on the training inputs (``attribute``)."""
+        return self.attribute().feature_score
 
     def suggest_symbolic(self, l: int, i: int, j: int, x: torch.Tensor | None = None, lib=None, top_k: int = 5):
         """Rank symbolic candidates for edge (l, i, j) (see ``kanlab.symbolic``)."""
@@ -238,7 +279,7 @@ class KAN(nn.Module):
     # ----------------------------------------------------------------- checkpoints
     def get_config(self) -> dict[str, Any]:
         """JSON-safe description from which ``KAN.load`` rebuilds this architecture."""
-        config = dict(self.config, width=list(self.width))
+        config = dict(self.config, width=[lay.spec() for lay in self.node_layouts])
         config["layer_grids"] = [layer.grid for layer in self.layers]
         config["sym_names"] = [layer.sym_names for layer in self.layers]
         config["dtype"] = str(self.layers[0].coef.dtype).removeprefix("torch.")

@@ -175,12 +175,15 @@ def plot_kan(
     beta: float = 3.0,
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
+    score: str = "l1",
 ) -> Any:
     """Draw a KAN as the paper does: nodes, and on every edge a box with the edge's curve φ(x).
 
     x: (batch, width[0]) inputs the curves are drawn on (default: the inputs of the last fit,
     else a sweep of each input's grid range). Each edge fades with its importance,
-    ``alpha = tanh(beta·|phi|_1)``; masked (pruned) edges are not drawn; symbolic edges are
+    ``alpha = tanh(beta·s)`` with s its ``score``: ``"l1"`` (``|phi|_1``, 07_interpretability) or
+    ``"attribution"`` (KAN 2.0's backward edge score, 10_discovering_laws). Multiplication nodes
+    are drawn as ×, fed by their subnodes (small dots); masked (pruned) edges are not drawn; symbolic edges are
     drawn in vermillion with their function's name. ``in_vars``/``out_vars`` label inputs and
     outputs (maths text: ``["x", "y"]`` or ``["$v_1$", "$v_2$"]``). Returns the ``Figure``; writes no file.
     Introduced in 07_interpretability.
@@ -197,6 +200,8 @@ def plot_kan(
         raise ValueError(f"out_vars needs {width[-1]} labels, got {len(out_vars)}")
     if not beta > 0:
         raise ValueError(f"beta must be > 0, got {beta!r}")
+    if score not in ("l1", "attribution"):
+        raise ValueError(f"score must be 'l1' or 'attribution', got {score!r}")
     if x is None:
         x = model.train_input
     if x is None:
@@ -205,6 +210,12 @@ def plot_kan(
         x = ranges[:, 0] + t * (ranges[:, 1] - ranges[:, 0])
     with torch.no_grad():
         acts = [(h.cpu().numpy(), a.cpu().numpy()) for h, a in model.activations(x)]
+    if score == "attribution":
+        from kanlab.attribution import attribute
+
+        scores = [e.cpu().numpy() for e in attribute(model, x).edge_scores]
+    else:
+        scores = [np.abs(a).mean(axis=0) for _, a in acts]  # (out, in): |phi|_1
     n_edges = max(a.shape[1] * a.shape[2] for _, a in acts)
     if figsize is None:
         figsize = (min(9.0, max(4.0, 0.55 * n_edges + 1.0)), min(7.0, 1.7 * n_layers + 0.8))
@@ -213,10 +224,18 @@ def plot_kan(
     ax.set(xlim=(0, 1), ylim=(-0.25, n_layers + 0.25))
     ax.axis("off")
     node_x = [[(m + 0.5) / w for m in range(w)] for w in width]
+    layouts = getattr(model, "node_layouts", None)
     for l, (h, a) in enumerate(acts):  # noqa: E741
         layer = model.layers[l]
         out_dim, in_dim = a.shape[1], a.shape[2]
-        score = np.abs(a).mean(axis=0)  # (out, in): |phi|_1
+        edge_score = scores[l]
+        ends = node_x[l + 1], l + 1  # where edges end: the nodes, or the subnodes below them
+        if layouts is not None and layouts[l + 1].arity:
+            ends = [(s + 0.5) / out_dim for s in range(out_dim)], l + 0.9
+            for n, group in enumerate(layouts[l + 1].groups()):
+                for sub in group:
+                    ax.plot([ends[0][sub], node_x[l + 1][n]], [ends[1], l + 1], color="0.5", lw=0.8, linestyle="-")
+            ax.scatter(ends[0], [ends[1]] * out_dim, s=8, color="black", zorder=3)
         box_w, box_h = min(0.8 / (out_dim * in_dim), 0.14), 0.32
         for i in range(in_dim):
             order = np.argsort(h[:, i])
@@ -225,11 +244,11 @@ def plot_kan(
                     continue
                 symbolic = float(layer.sym_mask[j, i]) == 1.0
                 color = OKABE_ITO[3] if symbolic else "black"
-                alpha = float(np.clip(np.tanh(beta * score[j, i]), 0.03, 1.0))
+                alpha = float(np.clip(np.tanh(beta * edge_score[j, i]), 0.03, 1.0))
                 cx, cy = (i * out_dim + j + 0.5) / (in_dim * out_dim), l + 0.5
                 line = {"color": color, "alpha": alpha, "lw": 1, "linestyle": "-"}
                 ax.plot([node_x[l][i], cx], [l, cy - box_h / 2], **line)
-                ax.plot([cx, node_x[l + 1][j]], [cy + box_h / 2, l + 1], **line)
+                ax.plot([cx, ends[0][j]], [cy + box_h / 2, ends[1]], **line)
                 box = ax.inset_axes((cx - box_w / 2, cy - box_h / 2, box_w, box_h), transform=ax.transData)
                 box.plot(h[order, i], a[order, j, i], **dict(line, lw=1.5))
                 box.set(xticks=[], yticks=[])
@@ -240,6 +259,9 @@ def plot_kan(
                     box.set_title(layer.sym_names[j][i], fontsize=7, color=color, pad=1)
     for l, w in enumerate(width):  # noqa: E741
         ax.scatter(node_x[l], [l] * w, s=60, color="white", edgecolor="black", zorder=3)
+        n_sum = layouts[l].n_sum if layouts is not None else w
+        for m in range(n_sum, w):
+            ax.text(node_x[l][m], l, "×", ha="center", va="center", fontsize=9, zorder=4)
     in_labels = in_vars or [f"x_{{{i + 1}}}" for i in range(width[0])]
     out_labels = out_vars or [f"y_{{{j + 1}}}" for j in range(width[-1])]
     for m, label in enumerate(in_labels):

@@ -237,7 +237,7 @@ def formula(
                 a, b, c, d = (sympy.Float(v) for v in affine[j][i])
                 total += c * get_function(layer.sym_names[j][i]).sympy(a * exprs[i] + b) + d
             outs.append(total)
-        exprs = outs
+        exprs = model.node_layouts[l + 1].combine_sympy(outs)  # multiplication nodes (kanlab.mult)
     if missing:
         raise ValueError(
             f"edges (l, i, j) {missing[:8]} are still splines; "

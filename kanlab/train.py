@@ -167,8 +167,9 @@ def predict_and_penalty(
 
     model._check_input(x)
     reg = x.new_zeros(())
-    for layer in model.layers:
+    for l, layer in enumerate(model.layers):  # noqa: E741
         x, l1 = layer.forward_and_l1(x)
+        x = model.nodes(l, x)  # multiplication nodes, if any (kanlab.mult)
         reg = reg + penalty_from_l1(l1, lamb_l1, lamb_entropy)
     return x, reg
 
