@@ -264,11 +264,19 @@ class KAN(nn.Module):
 
         return fix_symbolic(self, l, i, j, name, x=self._data_or_train_input(x), fit_params=fit_params)
 
-    def auto_symbolic(self, x: torch.Tensor | None = None, lib=None, r2_threshold: float = 0.99):
-        """Snap every edge whose best candidate fits with R² >= r2_threshold."""
+    def auto_symbolic(
+        self, x: torch.Tensor | None = None, lib=None, r2_threshold: float = 0.99, weak: str = "snap"
+    ):
+        """Snap every edge to its best candidate; below ``r2_threshold`` ``weak`` decides (see ``kanlab.symbolic``)."""
         from kanlab.symbolic import auto_symbolic
 
-        return auto_symbolic(self, x=self._data_or_train_input(x), lib=lib, r2_threshold=r2_threshold)
+        return auto_symbolic(self, x=self._data_or_train_input(x), lib=lib, r2_threshold=r2_threshold, weak=weak)
+
+    def unfix_symbolic(self, l: int | None = None, i: int | None = None, j: int | None = None) -> int:  # noqa: E741
+        """Return edge (l, i, j), or every symbolic edge, to its spline; returns how many (``kanlab.symbolic``)."""
+        from kanlab.symbolic import unfix_symbolic
+
+        return unfix_symbolic(self, l, i, j)
 
     def formula(self, var_names: Sequence[str] | None = None, precision: int = 4):
         """The network as a sympy expression of its inputs (all edges must be symbolic)."""

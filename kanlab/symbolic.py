@@ -12,6 +12,7 @@ expression that equals the model's forward pass. The library itself and the affi
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from kanlab.symbolic_lib import (
 __all__ = [
     "SYMBOLIC_LIB", "SymbolicFunction", "SymbolicFit", "add_symbolic", "auto_symbolic",
     "edge_samples", "fit_affine", "fix_symbolic", "formula", "get_function", "resolve_lib",
-    "suggest_symbolic",
+    "suggest_symbolic", "unfix_symbolic",
 ]
 
 
@@ -157,14 +158,25 @@ def auto_symbolic(
     lib: Iterable[str] | Mapping[str, SymbolicFunction] | None = None,
     r2_threshold: float = 0.99,
     weight_simple: float = 0.8,
+    weak: str = "snap",
 ) -> list[dict[str, Any]]:
-    """Snap every active spline edge whose best candidate reaches ``R² >= r2_threshold``.
+    """Snap every active spline edge to its best library candidate; layer by layer.
 
-    Layer by layer (later layers see the snapped earlier ones). Returns one record per edge:
-    ``{"l", "i", "j", "name", "r2", "fixed"}``; edges below the threshold stay splines.
+    Later layers see the snapped earlier ones. An edge whose best candidate reaches
+    ``R² >= r2_threshold`` is snapped to it. For the others, ``weak`` decides:
+
+    - ``"snap"`` (default, what pykan's recipe expects: ``auto_symbolic`` then ``formula`` never
+      raises): snap the best-fitting candidate anyway and warn with the edges and their R², so
+      ``formula()`` always gives a full formula — check those R²s (and retrain) before trusting it;
+    - ``"keep"``: leave the edge a spline (``formula`` then raises and names it).
+
+    Returns one record per edge: ``{"l", "i", "j", "name", "r2", "fixed", "weak"}``
+    (``weak``: the fit was below the threshold). Introduced in 07_interpretability.
     """
     if isinstance(r2_threshold, bool) or not isinstance(r2_threshold, (int, float)) or not 0 <= r2_threshold <= 1:
         raise ValueError(f"r2_threshold must be a number in [0, 1], got {r2_threshold!r}")
+    if weak not in ("snap", "keep"):
+        raise ValueError(f"weak must be 'snap' (snap the best fit anyway) or 'keep' (leave a spline), got {weak!r}")
     report = []
     for l, layer in enumerate(model.layers):
         for j in range(layer.out_dim):
@@ -174,12 +186,41 @@ def auto_symbolic(
                 fits = suggest_symbolic(model, l, i, j, x, lib, 3, weight_simple)
                 good = [f for f in fits if f.r2 >= r2_threshold]
                 best = good[0] if good else max(fits, key=lambda f: f.r2)
-                if good:
+                fixed = bool(good) or weak == "snap"
+                if fixed:
                     layer.set_symbolic(j, i, best.name, best.affine)
-                report.append(
-                    {"l": l, "i": i, "j": j, "name": best.name, "r2": best.r2, "fixed": bool(good)}
-                )
+                report.append({"l": l, "i": i, "j": j, "name": best.name, "r2": best.r2,
+                               "fixed": fixed, "weak": not good})
+    weak_edges = [f"({r['l']},{r['i']},{r['j']}) {r['name']} R²={r['r2']:.4f}" for r in report if r["weak"]]
+    if weak_edges:
+        what = "snapped anyway" if weak == "snap" else "left as splines"
+        warnings.warn(
+            f"{len(weak_edges)} edge(s) fit no candidate with R² >= {r2_threshold}, {what}: "
+            + "; ".join(weak_edges[:8]),
+            stacklevel=3,
+        )
     return report
+
+
+def unfix_symbolic(model: Any, l: int | None = None, i: int | None = None, j: int | None = None) -> int:
+    """Return edge (l, i, j) to its spline, or every symbolic edge when l, i, j are all None.
+
+    The spline coefficients were kept while the edge was symbolic, so the edge gets back the curve
+    it had before snapping. Returns how many edges were unfixed.
+    """
+    if l is None and i is None and j is None:
+        count = 0
+        for layer in model.layers:
+            for jj, ii in sorted(layer._symbolic_edges):
+                layer.clear_symbolic(jj, ii)
+                count += 1
+        return count
+    if l is None or i is None or j is None:
+        raise ValueError("give all of l, i, j (one edge) or none of them (every edge)")
+    layer = _check_edge(model, l, i, j)
+    was = float(layer.sym_mask[j, i]) == 1.0
+    layer.clear_symbolic(j, i)
+    return int(was)
 
 
 def _round_floats(expr: Any, precision: int) -> Any:

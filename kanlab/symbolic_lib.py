@@ -97,6 +97,11 @@ def _tan_canon(a: float, b: float, c: float, d: float) -> Affine:
     return a, b - round(b / math.pi) * math.pi, c, d
 
 
+def _arccos_canon(a: float, b: float, c: float, d: float) -> Affine:
+    """arccos(-u) = π - arccos(u): make a > 0."""
+    return (-a, -b, -c, d + c * math.pi) if a < 0 else (a, b, c, d)
+
+
 def _sign(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
 
@@ -130,10 +135,25 @@ def _build_library() -> dict[str, SymbolicFunction]:
         SymbolicFunction("x^4", lambda x: x**4, lambda u: u**4, 3, _power(4, even)),
         SymbolicFunction("1/x", lambda x: 1 / _away_from_zero(x), lambda u: 1 / u, 2,
                          _power(-1, odd)),
+        SymbolicFunction("x^5", lambda x: x**5, lambda u: u**5, 3, _power(5, odd)),
         SymbolicFunction("1/x^2", lambda x: 1 / torch.clamp(x**2, min=_EPS**2), lambda u: u**-2, 2,
                          _power(-2, even)),
+        SymbolicFunction("1/x^3", lambda x: 1 / _away_from_zero(x) ** 3, lambda u: u**-3, 3,
+                         _power(-3, odd)),
+        SymbolicFunction("1/x^4", lambda x: 1 / torch.clamp(x**2, min=_EPS**2) ** 2, lambda u: u**-4, 4,
+                         _power(-4, even)),
+        SymbolicFunction("1/x^5", lambda x: 1 / _away_from_zero(x) ** 5, lambda u: u**-5, 5,
+                         _power(-5, odd)),
         SymbolicFunction("sqrt", lambda x: torch.sqrt(torch.clamp(x, min=_EPS)), _sp("sqrt"), 2,
                          _power(0.5, None)),
+        SymbolicFunction("x^0.5", lambda x: torch.sqrt(torch.clamp(x, min=_EPS)), _sp("sqrt"), 2,
+                         _power(0.5, None)),
+        SymbolicFunction("x^1.5", lambda x: torch.clamp(x, min=_EPS) ** 1.5, lambda u: _sp("sqrt")(u) ** 3, 4,
+                         _power(1.5, None)),
+        SymbolicFunction("1/sqrt(x)", lambda x: torch.rsqrt(torch.clamp(x, min=_EPS)),
+                         lambda u: 1 / _sp("sqrt")(u), 2, _power(-0.5, None)),
+        SymbolicFunction("1/x^0.5", lambda x: torch.rsqrt(torch.clamp(x, min=_EPS)),
+                         lambda u: 1 / _sp("sqrt")(u), 2, _power(-0.5, None)),
         SymbolicFunction("exp", lambda x: torch.exp(torch.clamp(x, max=_EXP_MAX)), _sp("exp"), 2,
                          _shift_gain),
         SymbolicFunction("log", lambda x: torch.log(torch.clamp(x, min=_EPS)), _sp("log"), 2),
@@ -148,6 +168,8 @@ def _build_library() -> dict[str, SymbolicFunction]:
                          _sp("atanh"), 4, odd),
         SymbolicFunction("arcsin", lambda x: torch.arcsin(torch.clamp(x, -1 + _EPS, 1 - _EPS)),
                          _sp("asin"), 4, odd),
+        SymbolicFunction("arccos", lambda x: torch.arccos(torch.clamp(x, -1 + _EPS, 1 - _EPS)),
+                         _sp("acos"), 4, _arccos_canon),
         SymbolicFunction("gaussian", lambda x: torch.exp(-(x**2)), lambda u: _sp("exp")(-(u**2)), 3,
                          even),
     ]

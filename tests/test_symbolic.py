@@ -30,7 +30,9 @@ from kanlab.symbolic import (
 F64 = torch.float64
 # Points where each library function is real and finite (the sympy form is defined there).
 DOMAIN = {"sqrt": (0.1, 3.0), "log": (0.1, 3.0), "1/x": (0.2, 3.0), "1/x^2": (0.2, 3.0),
-          "arctanh": (-0.9, 0.9), "arcsin": (-0.9, 0.9), "tan": (-1.2, 1.2)}
+          "arctanh": (-0.9, 0.9), "arcsin": (-0.9, 0.9), "tan": (-1.2, 1.2),
+          "1/x^3": (0.2, 3.0), "1/x^4": (0.2, 3.0), "1/x^5": (0.2, 3.0), "x^0.5": (0.1, 3.0),
+          "x^1.5": (0.1, 3.0), "1/sqrt(x)": (0.1, 3.0), "1/x^0.5": (0.1, 3.0), "arccos": (-0.9, 0.9)}
 
 
 # --------------------------------------------------------------------------- the library
@@ -193,11 +195,58 @@ def test_fix_symbolic_rejects_bad_edges() -> None:
 def test_auto_symbolic_respects_the_threshold() -> None:
     model = spline_model(lambda x: torch.exp(0.8 * x))
     x = torch.rand(200, 1, dtype=F64) * 2 - 1
-    report = auto_symbolic(model, x, lib=["x", "x^2", "sin"], r2_threshold=0.99999)
-    assert report[0]["fixed"] is False and model.layers[0].sym_mask.sum() == 0
+    with pytest.warns(UserWarning, match=r"left as splines: \(0,0,0\) x\^2 R²=0\.9"):
+        report = auto_symbolic(model, x, lib=["x", "x^2", "sin"], r2_threshold=0.99999, weak="keep")
+    assert report[0]["fixed"] is False and report[0]["weak"] and model.layers[0].sym_mask.sum() == 0
     report = auto_symbolic(model, x, lib=["x", "x^2", "exp", "sin"], r2_threshold=0.999)
-    assert report == [{"l": 0, "i": 0, "j": 0, "name": "exp", "r2": report[0]["r2"], "fixed": True}]
+    assert report == [{"l": 0, "i": 0, "j": 0, "name": "exp", "r2": report[0]["r2"], "fixed": True, "weak": False}]
     assert model.layers[0].sym_names[0][0] == "exp"
+
+
+def test_auto_symbolic_snaps_the_best_below_the_threshold_by_default() -> None:
+    # pykan's recipe: auto_symbolic then formula() must not raise; the weak fit is reported.
+    model = spline_model(lambda x: torch.exp(0.8 * x))
+    x = torch.rand(200, 1, dtype=F64) * 2 - 1
+    with pytest.warns(UserWarning, match="snapped anyway"):
+        report = auto_symbolic(model, x, lib=["x", "sin"], r2_threshold=0.99999)
+    assert report[0]["fixed"] and report[0]["weak"] and report[0]["r2"] < 0.99999
+    assert model.layers[0].sym_names[0][0] == report[0]["name"]
+    assert model.formula().free_symbols == {sympy.Symbol("x_1")}
+    with pytest.raises(ValueError, match="weak must be"):
+        auto_symbolic(model, x, weak="drop")
+
+
+def test_unfix_symbolic_restores_the_spline() -> None:
+    model = spline_model(lambda x: torch.sin(2 * x))
+    x = torch.rand(100, 1, dtype=F64) * 2 - 1
+    before = model(x)
+    model.fix_symbolic(0, 0, 0, "sin", x)
+    assert not torch.equal(model(x), before)
+    assert model.unfix_symbolic(0, 0, 0) == 1
+    torch.testing.assert_close(model(x), before, atol=0, rtol=0)
+    model.fix_symbolic(0, 0, 0, "sin", x)
+    assert model.unfix_symbolic() == 1 and model.layers[0].sym_mask.sum() == 0
+    with pytest.raises(ValueError, match="all of l, i, j"):
+        model.unfix_symbolic(0, 0)
+
+
+@pytest.mark.parametrize("name, u, ref", [
+    ("x^5", 1.3, 1.3**5), ("1/x^3", -0.7, -0.7**-3), ("1/x^4", 0.6, 0.6**-4), ("1/x^5", 2.0, 2.0**-5),
+    ("x^1.5", 2.25, 3.375), ("1/sqrt(x)", 0.25, 2.0), ("arccos", 0.5, math.acos(0.5)),
+])
+def test_new_library_functions_agree_with_sympy_and_stay_finite(name, u, ref) -> None:
+    f = get_function(name)
+    assert float(f.torch(torch.tensor(u, dtype=F64))) == pytest.approx(ref, rel=1e-12)
+    assert float(f.sympy(sympy.Float(u))) == pytest.approx(ref, rel=1e-12)
+    t = torch.linspace(-3, 3, 601, dtype=F64, requires_grad=True)  # through 0 and |x| = 1
+    y = f.torch(t)
+    y.sum().backward()
+    assert torch.isfinite(y).all() and torch.isfinite(t.grad).all()
+    a, b, c, d = 1.7, 0.3, -0.8, 0.2
+    if f.canonical is not None:  # the tidier parameters describe the same function
+        a2, b2, c2, d2 = f.canonical(-a, -b, c, d)
+        s = torch.linspace(0.05, 0.5, 7, dtype=F64)
+        torch.testing.assert_close(c2 * f.torch(a2 * s + b2) + d2, c * f.torch(-a * s - b) + d)
 
 
 # --------------------------------------------------------------------------- formulas
