@@ -8,8 +8,15 @@ VENV      ?= .venv
 PY        := $(VENV)/bin/python
 LOCK      := requirements/lock.txt
 STAMP     := $(VENV)/.stamp-install
-# Extra pip options, e.g. an extra index for CPU-only torch wheels on other machines.
+# Extra pip options for every install.
 PIP_ARGS  ?=
+# Linux: torch from PyTorch's CPU-only index (~200 MB) instead of PyPI's CUDA build (several GB).
+# GPU users: make lab TORCH_INDEX=https://download.pytorch.org/whl/cu126 ; TORCH_INDEX= takes
+# PyPI's default build. An index that does not answer is left out (tools/torch_index.py), so pip
+# never waits on it.
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),https://download.pytorch.org/whl/cpu,)
+# tools/preflight.sh checks Python's headers (for the optional C kernels) unless CHECK_HEADERS=0.
+CHECK_HEADERS ?= 1
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS  ?=
 # Extra pytest options, e.g. make test PYTEST_ARGS="-k bsplines -x".
@@ -21,7 +28,7 @@ NB        ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test notebooks bench clean distclean graphviz-bin
+.PHONY: help preflight install lab test notebooks bench clean distclean
 
 help:
 	@echo "make lab        install (first time) and open notebooks/00_start_here.ipynb in JupyterLab"
@@ -31,29 +38,26 @@ help:
 	@echo "make clean      remove caches and build output (distclean also removes $(VENV))"
 
 # --- install: a venv, kanlab editable with the lock's exact versions, the python3 kernel ---------
-$(PY):
+# Stops at once, with the install line, when Python >= 3.11, its venv module, its headers (with a
+# C compiler) or graphviz's `dot` is missing.
+preflight:
+	@tools/preflight.sh "$(if $(wildcard $(PY)),$(PY),$(PYTHON))" $(CHECK_HEADERS)
+
+$(PY): | preflight
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) pip
 
 # Re-runs only when pyproject.toml, the lock or the C kernels change (or the venv is new): a second
 # `make test` goes straight to testing. Notebooks name the kernel "python3"; the ipykernel
 # line makes that name mean this venv's interpreter.
+# TORCH_ARGS: "--extra-index-url $(TORCH_INDEX)" when that index answers, else nothing.
+TORCH_ARGS = $$($(PY) tools/torch_index.py "$(TORCH_INDEX)")
 $(STAMP): pyproject.toml $(LOCK) kanlab/_cbasis.c kanlab/_cbasis_impl.h | $(PY)
-	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) -e ".[dev]"
+	$(PY) -m pip install --quiet $(TORCH_ARGS) $(PIP_ARGS) -c $(LOCK) -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	@touch $@
 
-# The `dot` binary (Debian package graphviz) renders the course's graphs.
-graphviz-bin:
-	@command -v dot >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing graphviz (dot) with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
-	  else \
-	    echo "graphviz 'dot' not found: install it (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; conda: conda install -c conda-forge graphviz)"; \
-	  fi; }
-
-install: $(STAMP) graphviz-bin
+install: preflight $(STAMP)
 
 # --- the two commands -------------------------------------------------------------------------
 # Served from the repository root (as on Binder), opening notebook 00.
@@ -79,7 +83,7 @@ notebooks: install
 	  --ExecutePreprocessor.store_widget_state=True $(NB)
 
 $(VENV)/.stamp-bench: $(STAMP)
-	$(PY) -m pip install --quiet $(PIP_ARGS) -c $(LOCK) -e ".[dev,bench]"
+	$(PY) -m pip install --quiet $(TORCH_ARGS) $(PIP_ARGS) -c $(LOCK) -e ".[dev,bench]"
 	@touch $@
 
 bench: $(VENV)/.stamp-bench

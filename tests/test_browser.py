@@ -2,10 +2,10 @@
 
 Starts JupyterLab from this venv on localhost (random free port, random token) in a temporary
 copy of ``notebooks/02_bsplines.ipynb`` (or ``tests/browser_nb.ipynb`` while 02 has no
-SplineExplorer), opens it in Debian's chromium through Playwright, runs all cells from the Run
-menu, focuses a coefficient slider of the SplineExplorer, presses arrow keys and asserts that
-the plot image changed. Screenshots go to ``tests/artifacts/`` (git-ignored). The server is
-always shut down. Nothing in the repository changes.
+SplineExplorer), opens it in chromium or chrome (found by tests/_browser.py) through Playwright,
+runs all cells from the Run menu, focuses a coefficient slider of the SplineExplorer, presses
+arrow keys and asserts that the plot image changed. Screenshots go to ``tests/artifacts/``
+(git-ignored). The server is always shut down. Nothing in the repository changes.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _browser import INSTALL_HINT, browser_executable
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = browser_executable()  # chromium or chrome on PATH (tests/_browser.py)
 ARTIFACTS = REPO / "tests" / "artifacts"
 WIDGET = ".kanlab-spline-explorer"
 
@@ -62,8 +63,8 @@ def _clean_copy(src: Path, dst: Path) -> None:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A JupyterLab server on a temp root; yields (base_url, notebook_name); always shut down."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found (apt-get install chromium; .ci/run installs it)")
+    if CHROMIUM is None:
+        pytest.skip(INSTALL_HINT)
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
     root, state = tmp_path / "root", tmp_path / "state"
     root.mkdir()

@@ -146,10 +146,25 @@ def test_lock_pins_the_cpu_torch_this_course_is_tested_with(lock) -> None:
 def test_runtime_dependencies_are_the_documented_ones(pyproject) -> None:
     names = {canonicalize_name(Requirement(r).name) for r in pyproject["project"]["dependencies"]}
     assert names == {
-        "torch", "numpy", "scipy", "matplotlib", "ipywidgets", "ipympl",
+        "torch", "numpy", "scipy", "matplotlib", "ipywidgets", "pillow",
         "graphviz", "sympy", "tqdm", "ipython",
     }  # fmt: skip
-    assert pyproject["project"]["requires-python"] == ">=3.10"
+    # ipympl is imported only under `%matplotlib widget`: an extra, not a runtime dependency.
+    assert pyproject["project"]["optional-dependencies"]["ipympl"] == ["ipympl"]
+
+
+def test_requires_python_is_the_floor_the_lock_needs(pyproject, lock) -> None:
+    """numpy 2.4, scipy 1.17 and ipython 9 dropped Python 3.10: the lock cannot install there."""
+    assert pyproject["project"]["requires-python"] == ">=3.11"
+    assert lock["numpy"] >= Version("2.3") and lock["ipython"] >= Version("9")
+    assert pyproject["tool"]["ruff"]["target-version"] == "py311"
+
+
+def test_imported_third_party_modules_are_declared(pyproject) -> None:
+    """Pillow (kanlab.widgets) at run time and PyYAML (this test) in the dev extra."""
+    names = lambda reqs: {canonicalize_name(Requirement(r).name) for r in reqs}  # noqa: E731
+    assert "pillow" in names(pyproject["project"]["dependencies"])
+    assert {"pyyaml", "ipympl"} <= names(pyproject["project"]["optional-dependencies"]["dev"])
 
 
 def test_bench_extra_brings_what_pykan_imports(pyproject) -> None:
@@ -162,12 +177,20 @@ def test_bench_extra_brings_what_pykan_imports(pyproject) -> None:
 
 
 def test_every_kanlab_subpackage_is_packaged(pyproject, repo_root: Path) -> None:
-    on_disk = {
+    """setuptools discovers kanlab* packages; every folder of Python files under kanlab/ must be
+    one (an __init__.py), or its modules would be missing from an installed kanlab."""
+    from setuptools import find_packages
+
+    find = pyproject["tool"]["setuptools"]["packages"]["find"]
+    assert find == {"include": ["kanlab*"]}
+    found = set(find_packages(where=str(repo_root), include=find["include"]))
+    with_code = {
         ".".join(p.parent.relative_to(repo_root).parts)
-        for p in (repo_root / "kanlab").rglob("__init__.py")
+        for p in (repo_root / "kanlab").rglob("*.py")
         if "__pycache__" not in p.parts
     }
-    assert set(pyproject["tool"]["setuptools"]["packages"]) == on_disk
+    assert with_code <= found, f"folders without __init__.py: {sorted(with_code - found)}"
+    assert {"kanlab", "kanlab.widgets"} <= found
 
 
 def test_installed_versions_match_the_lock(pyproject, lock) -> None:
