@@ -12,7 +12,7 @@ function), both inputs, and agrees with f to a relative error below 1e-3 on 1000
 [-1, 1]² (so exp(x₂² + sin(3.1416·x₁)) counts, a partly wrong snap does not). A run that raises
 counts as a failure and the error is printed.
 
-Run: ``python benchmarks/hello_kan.py [--seeds N] [--kanlab-only] [--quick]`` (1 torch thread;
+Run: ``python benchmarks/hello_kan.py [--seeds N] [--kanlab-only | --pykan-only] [--quick]`` (1 torch thread;
 pykan runs in a temporary working directory; ``--quick``: seeds 0–1, kanlab only).
 """
 
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     quick = C.quick_flag(argv)
     n_seeds = int(argv[argv.index("--seeds") + 1]) if "--seeds" in argv else (2 if quick else 10)
     libs = ["kanlab"] if quick or "--kanlab-only" in argv or C.import_pykan() is None else ["kanlab", "pykan"]
+    if "--pykan-only" in argv:
+        libs = ["pykan"]
     runners = {"kanlab": run_kanlab, "pykan": run_pykan}
     torch.set_num_threads(1)
     old = torch.get_default_dtype()

@@ -7,12 +7,15 @@ ipywidgets, graphviz) are imported only by the functions that need them, so
 
 from __future__ import annotations
 
+from kanlab.attribution import attribute
+from kanlab.compiler import from_formula
 from kanlab.datasets import TOY_FUNCTIONS, create_dataset, create_dataset_from_data
 from kanlab.layer import KANLayer
 from kanlab.lbfgs import LBFGS
 from kanlab.model import KAN
 from kanlab.plotting import plot_kan, use_course_style
-from kanlab.pruning import prune
+from kanlab.pruning import prune, prune_inputs
+from kanlab.science import additive_separability, multiplicative_separability, symmetry
 from kanlab.symbolic_lib import SYMBOLIC_LIB, add_symbolic, fit_affine
 from kanlab.utils import seed_everything
 from kanlab.warm_start import additive_start
@@ -26,13 +29,19 @@ __all__ = [
     "SYMBOLIC_LIB",
     "TOY_FUNCTIONS",
     "add_symbolic",
+    "additive_separability",
     "additive_start",
+    "attribute",
     "create_dataset",
     "create_dataset_from_data",
     "fit_affine",
+    "from_formula",
+    "multiplicative_separability",
     "plot_kan",
     "prune",
+    "prune_inputs",
     "seed_everything",
+    "symmetry",
     "use_course_style",
     "__version__",
 ]
