@@ -66,6 +66,7 @@ _EXPORTS = {
     "TrainingDashboard": "kanlab.widgets.dashboard",
     "EdgeInspector": "kanlab.widgets.edge_inspector",
     "PDEViewer": "kanlab.widgets.pde_viewer",
+    "Playground": "kanlab.widgets.playground",
 }
 
 __all__ = list(_EXPORTS)

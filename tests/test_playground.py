@@ -1,0 +1,215 @@
+"""The KAN Playground, driven headless through its public methods (what its controls call)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("ipywidgets")
+
+from kanlab.widgets import Playground  # noqa: E402
+from kanlab.widgets.playground_data import FormulaError, parse_formula, target_function  # noqa: E402
+
+
+@pytest.fixture
+def pg() -> Playground:
+    app = Playground(n_train=200, canvas="image")
+    yield app
+    app.pause()
+
+
+def test_step_30_lowers_the_loss(pg: Playground) -> None:
+    pg.step(1)
+    first = pg.train_loss[-1]
+    pg.step(29)
+    assert len(pg.train_loss) == 30 and pg.message_kind != "error"
+    assert pg.train_loss[-1] < 0.3 * first
+    assert "step <b>30</b>" in pg.c.readout.value
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_refine_keeps_the_function(seed: int) -> None:
+    pg = Playground(n_train=200, seed=seed, canvas="image")
+    pg.step(10)
+    x = pg.dataset["train_input"]  # refine keeps the function on the training inputs
+    with torch.no_grad():
+        before = pg.model(x).clone()
+    pg.refine()
+    with torch.no_grad():
+        after = pg.model(x)
+    assert pg.model.grid == 10 and pg.c.grid.value == 10
+    rms = float(torch.sqrt(torch.mean((after - before) ** 2)))
+    assert rms < 1e-2 * float(before.std())
+    assert pg.marks == [10]  # the loss curves mark the refinement
+
+
+def test_a_typed_formula_becomes_the_target(pg: Playground) -> None:
+    pg.c.formula.value = "sin(pi*x) * y^2"  # what a student types (the box's callback runs)
+    assert pg.message_kind == "ok", pg.message
+    x = pg.dataset["train_input"].double().numpy()
+    expected = np.sin(np.pi * x[:, 0]) * x[:, 1] ** 2
+    np.testing.assert_allclose(pg.dataset["train_label"].numpy().ravel(), expected, atol=1e-6)
+    g = np.linspace(-1, 1, pg.dataset["grid_values"].shape[0])
+    np.testing.assert_allclose(pg.maps.target.get_array(),
+                               np.sin(np.pi * g)[None, :] * (g**2)[:, None], atol=1e-12)
+    assert pg.c.preset.value == "custom" and pg.train_loss == []
+
+
+@pytest.mark.parametrize("text, words", [
+    ("sin(pi*x", "could not read"),
+    ("__import__('os').system('true')", "unknown function"),
+    ("__import__('os')", "unknown function '__import__'"),
+    ("x.real", "not allowed"),
+    ("foo(x) + y", "unknown function 'foo'"),
+    ("log(x)", "NaN or ±inf"),
+    ("1/(x - x)", "divides by zero"),
+    ("sqrt(y - 0.5)", "NaN or ±inf"),
+    ("((10**10)**10)**10", "too large"),
+    ("z + 1", "unknown name 'z'"),
+    ("", "type a formula"),
+])
+def test_bad_formulas_give_the_in_app_message(pg: Playground, text: str, words: str) -> None:
+    pg.c.formula.value = "x + y"
+    target = pg.dataset
+    pg.c.formula.value = text
+    assert pg.message_kind == "error" and words in pg.message
+    assert isinstance(pg.last_error, FormulaError)
+    assert "Traceback" not in pg.c.message.value and words.split()[0] in pg.c.message.value
+    assert pg.dataset is target  # the previous target stays
+
+
+def test_parse_formula_never_runs_python() -> None:
+    calls = []
+    import builtins
+
+    original = builtins.__import__
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    builtins.__import__ = spy
+    try:
+        with pytest.raises(FormulaError):
+            parse_formula("__import__('os')")
+    finally:
+        builtins.__import__ = original
+    assert "os" not in calls
+    f = target_function(parse_formula("exp(sin(pi*x) + y**2)"))
+    assert f(np.array([0.5]), np.array([1.0]))[0] == pytest.approx(np.exp(2.0))
+
+
+@pytest.mark.parametrize("hidden, ok", [("4, 3", True), ("9", False), ("1, 1, 1, 1", False),
+                                        ("two", False), ("0", False)])
+def test_sizes_out_of_range_give_a_message(pg: Playground, hidden: str, ok: bool) -> None:
+    pg.c.hidden.value = hidden
+    assert (pg.message_kind != "error") == ok, pg.message
+    if ok:
+        assert pg.model.width == [2, 4, 3, 1]
+        assert pg.network.n_drawn_edges() == 2 * 4 + 4 * 3 + 3
+    else:
+        assert "hidden layers" in pg.message and pg.model.width == [2, 5, 1]
+
+
+def test_snap_and_unsnap_change_the_model_as_shown(pg: Playground) -> None:
+    pg.step(20)
+    pg.select_edge(0, 0, 1)
+    assert pg.inspector.is_open and len(pg.inspector.suggestions) == 5
+    assert "R²" in pg.inspector.table.value
+    name = pg.inspector.candidates.value
+    x = pg.dataset["test_input"]
+    with torch.no_grad():
+        before = pg.model(x).clone()
+    r2 = pg.snap()
+    layer = pg.model.layers[0]
+    assert layer.sym_names[1][0] == name and float(layer.sym_mask[1, 0]) == 1.0
+    assert r2 == pytest.approx(pg.inspector.suggestions[0].r2, abs=0.05)
+    assert "symbolic" in pg.inspector.title.value
+    edge = pg.network.index[(0, 0, 1)]
+    assert tuple(pg.network.curves.get_colors()[edge][:3]) == pytest.approx((0.84, 0.37, 0.0))
+    with torch.no_grad():
+        assert not torch.equal(pg.model(x), before)
+    pg.unsnap()
+    assert float(layer.sym_mask[1, 0]) == 0.0 and "spline" in pg.inspector.title.value
+    with torch.no_grad():
+        torch.testing.assert_close(pg.model(x), before)
+
+
+def test_prune_changes_the_model_and_the_drawing() -> None:
+    pg = Playground(preset="exp(sin(πx) + y²)", n_train=300, canvas="image")
+    pg.c.lamb.value = 0.003
+    pg.step(40)
+    drawn = pg.network.n_drawn_edges()
+    pg.prune()
+    assert pg.message.startswith("pruned") and pg.message_kind == "ok"
+    assert pg.model.width[1] < 5 and pg.network.width == pg.model.width
+    assert pg.network.n_drawn_edges() < drawn
+    assert pg.c.hidden.value == str(pg.model.width[1])
+
+
+def test_formula_appears_once_every_edge_is_symbolic() -> None:
+    pg = Playground(preset="x·y", hidden=(2,), n_train=300, canvas="image")
+    pg.step(30)
+    assert pg.formula is None and "snap every edge" in pg.c.formula_out.value
+    pg.auto_snap(r2_threshold=0.0)  # snap everything, whatever the fit
+    assert pg.all_symbolic() and pg.formula is not None
+    assert "\\hat f(x, y)" in pg.c.formula_out.value and "test RMSE" in pg.c.formula_out.value
+    assert pg.formula_rmse == pytest.approx(pg.model.evaluate(pg.dataset)["test_rmse"])
+
+
+def test_play_trains_in_the_background_and_pause_stops_it(pg: Playground) -> None:
+    pg.play()
+    deadline = time.time() + 60
+    while len(pg.train_loss) < 5 and time.time() < deadline:
+        time.sleep(0.05)
+    pg.pause()
+    assert not pg.trainer.playing and pg.c.play.description == "Play"
+    n = len(pg.train_loss)
+    assert n >= 5 and pg.train_loss[-1] < pg.train_loss[0]
+    time.sleep(0.2)
+    assert len(pg.train_loss) == n
+
+
+def test_divergence_is_a_message_not_a_traceback(pg: Playground) -> None:
+    pg.c.opt.value = "Adam"
+    assert pg.c.lr.value == pytest.approx(0.01)
+    with torch.no_grad():
+        pg.model.layers[0].coef.fill_(float("nan"))
+    pg.step(2)
+    assert pg.message_kind == "error" and "diverged" in pg.message
+    pg.prune()
+    assert pg.message_kind == "error" and "diverged" in pg.message
+    pg.reset()
+    assert pg.message_kind == "ok" and pg.train_loss == [] and pg.model.width == [2, 5, 1]
+    assert torch.isfinite(pg.model.layers[0].coef).all()
+
+
+def test_reset_is_clean(pg: Playground) -> None:
+    from kanlab import KAN
+
+    pg.step(5)
+    pg.update_grid()
+    pg.select_edge(0, 1, 2)
+    pg.snap()
+    pg.prune()
+    pg.reset()  # a fresh network of the width the controls show now
+    assert pg.c.hidden.value == ", ".join(map(str, pg.model.width[1:-1]))
+    assert pg.train_loss == [] and pg.marks == [] and pg.trainer.steps == 0
+    assert not pg.inspector.is_open and pg.network.selected is None
+    fresh = KAN(pg.model.width, grid=5, k=3, seed=0).state_dict()
+    for key, value in pg.model.state_dict().items():
+        torch.testing.assert_close(value, fresh[key])
+
+
+def test_the_app_builds_in_under_two_seconds() -> None:
+    Playground(canvas="image")  # imports and first-use caches
+    start = time.process_time()
+    pg = Playground()
+    assert time.process_time() - start < 2.0
+    assert pg.network.mode == "ipympl"
+    import matplotlib
+
+    assert matplotlib.get_backend().lower() == "agg"  # ipympl's import left the backend alone
