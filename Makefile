@@ -19,6 +19,8 @@ TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),https://download.pytorch.o
 CHECK_HEADERS ?= 1
 # Extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS  ?=
+# Extra Voila options, e.g. make playground VOILA_ARGS="--no-browser --port 8867".
+VOILA_ARGS ?=
 # Extra pytest options, e.g. make test PYTEST_ARGS="-k bsplines -x".
 PYTEST_ARGS ?=
 # Notebooks for `make notebooks` (default: all of them).
@@ -28,10 +30,11 @@ NB        ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help preflight install lab test notebooks bench clean distclean
+.PHONY: help preflight install lab playground test notebooks bench clean distclean
 
 help:
 	@echo "make lab        install (first time) and open notebooks/00_start_here.ipynb in JupyterLab"
+	@echo "make playground open the KAN Playground app alone in the browser (Voila)"
 	@echo "make test       install (first time), ruff, then pytest over tests/ and notebooks/ (nbval)"
 	@echo "make notebooks  re-execute every notebook in place (fresh kernel, top to bottom)"
 	@echo "make bench      install the bench extra (pykan) and run benchmarks/run_all.py"
@@ -64,6 +67,10 @@ install: preflight $(STAMP)
 lab: install
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 	  --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# The KAN Playground as a standalone app (Voila shows the notebook's outputs only).
+playground: install
+	$(VENV)/bin/voila notebooks/playground.ipynb $(VOILA_ARGS)
 
 # Lint first, but a lint failure does not hide the test results: both run, either fails the target,
 # and pytest's summary line is the last thing printed.

@@ -30,6 +30,10 @@ COURSE = [
     "08_solving_pdes",
     "09_kan_vs_mlp",
 ]
+# Notebooks outside the numbered course: linked from the README (not its table), their Binder
+# badge opens them through Voila (the app alone).
+APPS = ["playground"]
+VOILA = "https://mybinder.org/v2/gh/kanlab-course/kanlab/HEAD?urlpath=voila/render/notebooks/{}.ipynb"
 BINDER = "https://mybinder.org/v2/gh/kanlab-course/kanlab/HEAD?labpath=notebooks/{}.ipynb"
 COLAB = "https://colab.research.google.com/github/kanlab-course/kanlab/blob/main/notebooks/{}.ipynb"
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
@@ -99,6 +103,10 @@ def notebook(request) -> tuple[Path, nbformat.NotebookNode]:
 
 def test_listed_in_readme_table(notebook, readme_rows) -> None:
     path, _ = notebook
+    if path.stem in APPS:
+        readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+        assert f"(notebooks/{path.name})" in readme and f"({VOILA.format(path.stem)})" in readme
+        return
     assert path.stem in readme_rows, f"{path.name} is missing from the README's notebook table"
 
 
@@ -142,7 +150,8 @@ def test_starts_with_title_and_badges_for_itself(notebook) -> None:
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.lstrip().startswith("# ")
     head = "\n".join(c.source for c in nb.cells[:2] if c.cell_type == "markdown")
-    assert BINDER.format(path.stem) in head, f"{path.name}: Binder badge must open this notebook"
+    binder = VOILA if path.stem in APPS else BINDER
+    assert binder.format(path.stem) in head, f"{path.name}: Binder badge must open this notebook"
     assert COLAB.format(path.stem) in head, f"{path.name}: Colab badge must open this notebook"
 
 
