@@ -22,7 +22,8 @@ import _common as C  # noqa: E402
 import summary as S  # noqa: E402
 
 HELPERS = {"_common", "run_all", "summary"}
-TIME_LIMIT_S = {"notebooks": 720, "fit_accuracy": 600, "layer_speed": 480}
+# fit_suite --quick: 4 tasks x 2 seeds with pykan (~30-60 s a run on a shared 2-core machine).
+TIME_LIMIT_S = {"notebooks": 720, "fit_accuracy": 600, "layer_speed": 480, "fit_suite": 720}
 DEFAULT_LIMIT_S = 300
 # Extra runs of a script with other arguments, each writing its own JSON. layer_speed also runs
 # single-threaded: on a small, shared 2-core machine two OpenMP threads can stall for

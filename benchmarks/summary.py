@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C  # noqa: E402
 
-ORDER = ["layer_speed", "layer_speed_1t", "fit_accuracy", "time_to_accuracy", "scalar_xor", "regularization", "pde",
+ORDER = ["layer_speed", "layer_speed_1t", "fit_accuracy", "fit_suite", "time_to_accuracy", "scalar_xor", "regularization", "pde",
          "widget_latency", "notebooks"]
 
 
