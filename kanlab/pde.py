@@ -36,6 +36,7 @@ __all__ = [
     "laplacian",
     "pinn_loss",
     "error_norms",
+    "finite_difference_poisson",
 ]
 
 
@@ -108,7 +109,11 @@ def _check_domain(domain: tuple[float, float]) -> tuple[float, float]:
 
 
 def sin_sin_problem() -> PoissonProblem:
-    """u* = sin(πx)·sin(πy) on [-1, 1]², so f = -2π²·u* and g = 0 (the paper's first PDE)."""
+    """u* = sin(πx)·sin(πy) on [-1, 1]², so f = -2π²·u* and g = 0.
+
+    This is pykan's PDE tutorial problem, not the KAN paper's: the paper's §3.4 solves
+    :func:`sin_sin_y2_problem`. Compare with the paper's numbers only on that one.
+    """
     pi = math.pi
 
     def exact(x: Tensor) -> Tensor:
@@ -121,7 +126,9 @@ def sin_sin_problem() -> PoissonProblem:
 
 
 def sin_sin_y2_problem() -> PoissonProblem:
-    """u* = sin(πx)·sin(πy²) on [-1, 1]²: sharper in y near the top and bottom edges.
+    """u* = sin(πx)·sin(πy²) on [-1, 1]², the KAN paper's Poisson problem (Liu et al. 2024, §3.4).
+
+    Sharper in y near the top and bottom edges.
 
     f = sin(πx)·(2π·cos(πy²) - (π² + 4π²y²)·sin(πy²)); g = u* (which is 0 on the whole boundary, since sin(π) = 0).
     """
@@ -307,3 +314,39 @@ def error_norms(model: Callable[[Tensor], Tensor], problem: PoissonProblem, x_te
         "rel_l2": float(torch.linalg.vector_norm(err) / torch.linalg.vector_norm(u_star.detach())),
         "h1": float(torch.sqrt(torch.mean(torch.sum((grad_hat - grad_star).detach() ** 2, dim=1)))),
     }
+
+
+def finite_difference_poisson(problem: PoissonProblem, n: int) -> tuple[Tensor, Tensor]:
+    """The classical baseline: the 5-point finite-difference solution on an (n+1) × (n+1) mesh.
+
+    Solves ``(u[i-1,j] + u[i+1,j] + u[i,j-1] + u[i,j+1] - 4u[i,j]) / h² = f`` at the
+    (n-1)² interior nodes with ``u = g`` on the boundary nodes (one sparse direct solve;
+    second-order accurate, so the error falls like h² = (2/n)² on [-1, 1]²). Returns
+    ``(points, u)``: all mesh nodes ((n+1)², 2) in float64 and the solution there ((n+1)²,),
+    ordered like :func:`mesh_points` with ``n + 1`` points a side. Introduced in 08_solving_pdes.
+    """
+    import numpy as np
+    from scipy.sparse import diags, identity, kron
+    from scipy.sparse.linalg import spsolve
+
+    _check_n_side(n, "n")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 intervals a side, got {n}")
+    lo, hi = problem.domain
+    h = (hi - lo) / n
+    points = mesh_points(n + 1, domain=(lo, hi))                   # ((n+1)², 2)
+    on_edge = (points[:, 0] == lo) | (points[:, 0] == hi) | (points[:, 1] == lo) | (points[:, 1] == hi)
+    u = torch.zeros(len(points), dtype=torch.float64)
+    u[on_edge] = evaluate_points(problem.boundary, points[on_edge], "PoissonProblem.boundary").to(u)
+    grid_u = u.reshape(n + 1, n + 1).numpy().copy()
+    m = n - 1                                                       # interior nodes per side
+    second = diags([np.ones(m - 1), -2 * np.ones(m), np.ones(m - 1)], [-1, 0, 1]) / h**2
+    A = (kron(identity(m), second) + kron(second, identity(m))).tocsr()
+    inner = points.reshape(n + 1, n + 1, 2)[1:-1, 1:-1].reshape(-1, 2)
+    rhs = evaluate_points(problem.source, inner, "PoissonProblem.source").numpy().reshape(m, m).copy()
+    rhs[0, :] -= grid_u[0, 1:-1] / h**2                            # boundary values move to the right side
+    rhs[-1, :] -= grid_u[-1, 1:-1] / h**2
+    rhs[:, 0] -= grid_u[1:-1, 0] / h**2
+    rhs[:, -1] -= grid_u[1:-1, -1] / h**2
+    grid_u[1:-1, 1:-1] = spsolve(A, rhs.reshape(-1)).reshape(m, m)
+    return points, torch.from_numpy(grid_u.reshape(-1))

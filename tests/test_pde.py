@@ -360,3 +360,18 @@ def test_pde_viewer_on_the_ipympl_canvas() -> None:
         assert viewer.last_error is None and viewer.step == 2 and viewer.redraw_count == 3
     finally:
         matplotlib.use("Agg")
+
+
+def test_finite_difference_poisson_is_second_order_on_both_problems() -> None:
+    """The classical baseline of 08: the 5-point scheme's error falls like h² (its MSE like h⁴)."""
+    from kanlab.pde import finite_difference_poisson, sin_sin_problem, sin_sin_y2_problem
+
+    for problem in (sin_sin_problem(), sin_sin_y2_problem()):
+        mse = []
+        for n in (16, 32, 64):
+            points, u = finite_difference_poisson(problem, n)
+            assert points.shape == ((n + 1) ** 2, 2) and u.shape == ((n + 1) ** 2,)
+            mse.append(float(((u - problem.exact(points)) ** 2).mean()))
+        assert 12 < mse[0] / mse[1] < 20 and 12 < mse[1] / mse[2] < 20, mse
+    with pytest.raises(ValueError, match="at least 2"):
+        finite_difference_poisson(sin_sin_problem(), 1)
