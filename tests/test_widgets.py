@@ -443,3 +443,142 @@ def test_edge_inspector_layer_switch_ranks_once(monkeypatch: pytest.MonkeyPatch)
     assert calls == [(1, 1, 0)] and (w.l, w.i, w.j) == (1, 1, 0)
     assert (w.i_slider.max, w.j_slider.max, w.j_slider.value) == (2, 0, 0)
     assert "edge l=1, i=1 → j=0" in w.ax.get_title() and w.last_error is None
+
+
+# ----- layout and the numbers the picture shows (issue 19) ------------------------------------
+def _text_boxes(fig) -> list[tuple[str, object]]:
+    """(name, window extent) of every visible text a reader must read: tick labels, axis
+    labels, titles, colour-bar labels, legends (one box each)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for n, ax in enumerate(fig.axes):
+        texts = []
+        for role, axis, lim in (("xtick", ax.xaxis, ax.get_xlim()), ("ytick", ax.yaxis, ax.get_ylim())):
+            lo, hi = sorted(lim)
+            texts += [(role, tick.label1) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                      if lo - 1e-9 * (hi - lo) <= tick.get_loc() <= hi + 1e-9 * (hi - lo)]
+        texts += [("xlabel", ax.xaxis.label), ("ylabel", ax.yaxis.label), ("title", ax.title)]
+        for role, t in texts:
+            if t.get_visible() and t.get_text().strip():
+                boxes.append((f"axes{n}.{role}:{t.get_text()}", t.get_window_extent(renderer)))
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            boxes.append((f"axes{n}.legend", legend.get_window_extent(renderer)))
+    return boxes
+
+
+def assert_readable(fig) -> None:
+    """Every label inside the canvas, no two labels on top of each other."""
+    width, height = fig.canvas.get_width_height()
+    boxes = _text_boxes(fig)
+    for name, b in boxes:
+        assert b.x0 >= -0.5 and b.y0 >= -0.5 and b.x1 <= width + 0.5 and b.y1 <= height + 0.5, \
+            f"{name} leaves the {width}×{height} canvas: {b}"
+    for i, (na, a) in enumerate(boxes):
+        for nb, b in boxes[i + 1:]:
+            ov_x, ov_y = min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0)
+            assert ov_x <= 1 or ov_y <= 1, f"{na} overlaps {nb}"
+
+
+def test_spline_explorer_slider_echo_keeps_the_exact_fit() -> None:
+    """Finding 1: the browser sends back each slider rounded to its step; that must not
+    replace the least-squares values (the readout then showed G = 20 fitting worse than G = 5)."""
+    from kanlab.widgets.spline_explorer import _on_step
+
+    e = SplineExplorer(grid=20, k=3, target="sin")
+    exact, count = e.coef.copy(), e.redraw_count
+    for c, s in enumerate(e.coef_sliders):  # what the browser sends after rounding
+        assert s.value == _on_step(exact[c])
+        s.value = _on_step(exact[c]) + 1e-12  # a float round-trip of the same grid value
+    np.testing.assert_array_equal(e.coef, exact)
+    assert e.redraw_count == count and e.selected == 0
+    assert e.fit_rmse() < 1e-4 and f"{e.fit_rmse():.2e}" in e.readout.value
+    e.randomize()
+    count = e.redraw_count
+    e.fit_target()
+    assert e.redraw_count == count + 1 and e.fit_rmse() < 1e-4
+    e.coef_sliders[4].value = e.coef_sliders[4].value + 0.05  # a real move still moves
+    assert e.coef[4] == pytest.approx(_on_step(exact[4]) + 0.05) and e.selected == 4
+
+
+def test_spline_explorer_axes_follow_the_visible_curve() -> None:
+    """Finding 2: y follows the spline and target on the grid range (not far-off control
+    points), x reaches the outermost knots where the bases fade out; labels stay readable."""
+    e = SplineExplorer(grid=5, k=3, target="sin")
+    assert e.ax_spline.get_xlim()[0] <= -2.2 and e.ax_spline.get_xlim()[1] >= 2.2
+    assert np.abs(e.basis[[0, -1]]).max() < 1e-12  # the plot ends where every basis is 0
+    for grid in (1, 2, 5, 20):
+        e.grid_slider.value = grid
+        on = np.abs(np.concatenate([e.spline[e.inside], e.target[e.inside]])).max()
+        top = e.ax_spline.get_ylim()[1]
+        assert max(1.2, on) <= top <= 1.8 * max(1.2, on) * 1.2, (grid, top, on)
+        assert_readable(e.fig)
+    e.grid_slider.value = 1
+    assert np.abs(e.coef).max() > 5 * e.ax_spline.get_ylim()[1]  # G = 1: far-off coefficients
+    assert e.reset_button.layout.display == "none"  # init="fit": Fit does what Reset would
+    e.ones_button.click()
+    np.testing.assert_allclose(e.spline[e.inside], 1.0, atol=1e-12)
+    r = SplineExplorer(init="zeros")
+    assert r.reset_button.layout.display != "none"
+
+
+def test_cox_de_boor_limits_band_and_counts() -> None:
+    """Finding 3: x-limits follow the knots both ways, the blue band survives the live PNG's
+    palette, and one basis is 'basis'."""
+    import io
+
+    from PIL import Image
+
+    from kanlab.widgets.cox_de_boor import BAND
+
+    w = CoxDeBoorExplorer()
+    w.grid_slider.value, w.k_slider.value = 20, 5
+    w.grid_slider.value, w.k_slider.value = 1, 0
+    lo, hi = w.ax_level.get_xlim()
+    assert -1.2 < lo < -1.0 and 1.0 < hi < 1.2
+    assert w.ax_level.get_title().startswith("order p = 0: 1 basis on 2 knots")
+    rgb = np.asarray(Image.open(io.BytesIO(w.view.value)).convert("RGB")).astype(int)
+    band = np.array([int(BAND[i:i + 2], 16) for i in (1, 3, 5)])
+    assert np.mean(np.all(np.abs(rgb - band) <= 6, axis=-1)) > 0.05
+    assert_readable(w.fig)
+
+
+def test_edge_trainer_epoch_zero_and_layout() -> None:
+    """Finding 4: epoch 0 has an RMSE (it was nan); after retraining at another G the labels
+    are laid out again (none clipped or overlapping); the legend sits outside the data."""
+    from kanlab.widgets import EdgeTrainer
+
+    w = EdgeTrainer(grid=10, target="sin(3πx)")  # as in 03
+    w.epoch_slider.value = 0
+    assert "nan" not in w.readout.value
+    assert len(w.losses) == w.epochs + 1
+    phi0 = np.interp(w.x_train, w.x, w.snapshots[0]["phi"])
+    assert w.losses[0] == pytest.approx(np.sqrt(np.mean((phi0 - w.y_train) ** 2)), rel=0.02)
+    assert f"{w.losses[0]:.4f}" in w.readout.value
+    assert_readable(w.fig)
+    for grid, target in ((6, "sin(3πx)"), (6, "bump"), (3, "exp(x)")):  # G = 6 clipped "φ(x)"
+        w.grid_slider.value, w.target_dropdown.value = grid, target
+        w.train_button.click()
+        assert_readable(w.fig)
+    legend = w.ax_phi.get_legend().get_window_extent()
+    assert legend.y1 <= w.ax_phi.get_window_extent().y0  # below the axes, not on the data
+    assert w.train_button.tooltip and w.play.tooltip
+
+
+def test_ka_composer_log_of_negatives_and_reachable_targets() -> None:
+    """Finding 7: log t on t ≤ 0 is undefined (grey, said in the readout), not drawn as 0;
+    sin(πx)·cos(πy) and max(x, y) can be built from the offered functions."""
+    w = KAComposer(preset="x·y via squares")
+    w.term_dropdowns[0][0].value = "log t"
+    assert "undefined on 50% of" in w.readout.value or "undefined on 51% of" in w.readout.value
+    assert np.isnan(np.asarray(w.image_f.get_array(), dtype=float)).any()
+    builds = {"sin(πx)·cos(πy) (try it!)": [("t", "t", "sin(πs)/2"), ("t", "-t", "sin(πs)/2")],
+              "max(x, y) (try it!)": [("t", "t", "s/2"), ("t", "-t", "|s|/2")]}
+    for preset, terms in builds.items():
+        w.preset_dropdown.value = preset
+        assert w.max_error() > 0.1  # the preset is a start, not the answer
+        for q, term in enumerate(terms):
+            for slot, name in enumerate(term):
+                w.term_dropdowns[q][slot].value = name
+        assert w.max_error() < 1e-12 and "exact" in w.readout.value, preset

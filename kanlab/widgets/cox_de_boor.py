@@ -17,6 +17,8 @@ from kanlab.widgets._base import WidgetBase, check_int, check_range, new_figure,
 from kanlab.widgets._bspline_np import blend_weights, cox_de_boor_levels, uniform_knots_1d
 
 G_MAX, K_MAX = 20, 5
+#: The grid range's band (the axis label calls it "blue band").
+BAND = "#CFE6F7"
 
 
 class CoxDeBoorExplorer(WidgetBase):
@@ -71,6 +73,7 @@ class CoxDeBoorExplorer(WidgetBase):
         view = self._setup_view(self.canvas_mode)
         self.widget = W.VBox([W.HBox([self.grid_slider, self.k_slider]),
                               W.HBox([self.level_slider, self.c_slider]), view, self.error_box])
+        self.widget.add_class("kanlab-cox-de-boor")
 
     def __repr__(self) -> str:
         return f"CoxDeBoorExplorer(grid={self.grid}, k={self.k}, level={self.level}, c={self.c})"
@@ -151,10 +154,13 @@ class CoxDeBoorExplorer(WidgetBase):
         arts.append(self.basis_line)
         lo, hi = self.grid_range
         arts += [ax.axvline(t, color="0.8", lw=0.6, zorder=0) for t in self.knots]
-        arts += [ax.axvspan(lo, hi, color="#56B4E9", alpha=0.08, zorder=0)]
+        # opaque enough to survive the live image's 256-colour palette (see _base.canvas_png)
+        arts += [a.axvspan(lo, hi, color=BAND, zorder=0) for a in (ax, axl)]
+        ax.set_xlim(x[0], x[-1])  # the knots' span of this G and k (never only growing)
         ax.set_ylim(-0.05, 1.1)
         ax.set_ylabel(f"order {p}")
-        ax.set_title(f"order p = {p}: {self.n_at_level(p)} bases on {len(self.knots)} knots"
+        n = self.n_at_level(p)
+        ax.set_title(f"order p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
                      + (f"; $B_{{{c},{p}}}$ = orange + green" if p else ": indicators"),
                      fontsize=10)
         arts.append(ax.legend(loc="upper right", fontsize=8, ncols=3))

@@ -78,6 +78,7 @@ class TrainingDashboard(WidgetBase):
         if self.show_network:
             children += [self.network_note, self.network_view]
         self.widget = W.VBox([*children, self.error_box])
+        self.widget.add_class("kanlab-dashboard")
 
     def __repr__(self) -> str:
         return (f"TrainingDashboard(every={self.every}, network_every={self.network_every}, "

@@ -72,6 +72,7 @@ class EdgeInspector(WidgetBase):
             W.HBox([view, self.table]),
             W.HBox([self.candidate_dropdown, self.snap_button, self.clear_button]),
             self.readout, self.error_box])
+        self.widget.add_class("kanlab-edge-inspector")
 
     def __repr__(self) -> str:
         return f"EdgeInspector(width={list(self.model.width)}, edge=(l={self.l}, i={self.i}, j={self.j}))"

@@ -17,6 +17,7 @@ from kanlab.widgets._base import (
     check_choice,
     check_int,
     check_range,
+    freeze_layout,
     new_figure,
     resolve_canvas,
 )
@@ -37,7 +38,8 @@ class EdgeTrainer(WidgetBase):
 
     Left: the target, the samples, φ at the chosen epoch and its two parts (silu residual and
     spline); right: the training RMSE (log scale) with the chosen epoch marked. A Train button
-    retrains with the chosen G, target and learning rate.
+    retrains with the chosen G, target and learning rate. ``losses[e]`` is the training RMSE
+    after e Adam steps (``losses[0]``: at initialisation), shape (epochs + 1,).
     ``EdgeTrainer(grid=5, k=3, target="sin(πx)", epochs=200, lr=0.02)``.
     """
 
@@ -76,7 +78,7 @@ class EdgeTrainer(WidgetBase):
         self.x = np.linspace(lo - pad, hi + pad, 301)
         self.train()
 
-        self.fig = new_figure((8.6, 3.4), self.canvas_mode)
+        self.fig = new_figure((8.6, 3.9), self.canvas_mode)
         self.ax_phi, self.ax_loss = self.fig.subplots(1, 2, width_ratios=[3, 2])
         ax = self.ax_phi
         for a, b in ((self.x[0], lo), (hi, self.x[-1])):
@@ -94,9 +96,10 @@ class EdgeTrainer(WidgetBase):
         ax.set_xlim(self.x[0], self.x[-1])
         ax.set_xlabel("x (grey: outside the grid)")
         ax.set_ylabel("φ(x)")
-        ax.legend(fontsize=7, loc="lower left", ncols=2)
+        # below the axes, never over the data
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3)
         al = self.ax_loss
-        (self.loss_line,) = al.semilogy(np.arange(1, self.epochs + 1), self.losses, color="#D55E00")
+        (self.loss_line,) = al.semilogy(np.arange(self.epochs + 1), self.losses, color="#D55E00")
         (self.epoch_marker,) = al.plot([], [], "o", color="black")
         al.set_xlabel("epoch")
         al.set_ylabel("training RMSE")
@@ -107,7 +110,8 @@ class EdgeTrainer(WidgetBase):
                                         step=self.snapshot_every, description="epoch",
                                         style=style, layout=W.Layout(width="420px"))
         self.play = W.Play(value=self.epochs, min=0, max=self.epochs, step=self.snapshot_every,
-                           interval=60, description="play")
+                           interval=60, description="play",
+                           tooltip="play through the stored epochs")
         W.jslink((self.play, "value"), (self.epoch_slider, "value"))
         self.grid_slider = W.IntSlider(value=self.grid, min=1, max=20, description="G",
                                        continuous_update=False, style=style)
@@ -115,7 +119,8 @@ class EdgeTrainer(WidgetBase):
                                           description="target", style=style)
         self.lr_slider = W.FloatLogSlider(value=self.lr, base=10, min=-3, max=0, description="lr",
                                           continuous_update=False, style=style)
-        self.train_button = W.Button(description="Train", tooltip="retrain with these settings")
+        self.train_button = W.Button(description="Train", icon="play",
+                                     tooltip="train a fresh edge with this G, target and lr")
         self.readout = W.HTML()
         self.epoch_slider.observe(self._wrap(lambda ch: self.show_epoch(ch["new"])), "value")
         self.train_button.on_click(self._wrap(lambda _: self.retrain()))
@@ -127,6 +132,7 @@ class EdgeTrainer(WidgetBase):
         self.widget = W.VBox([
             W.HBox([self.grid_slider, self.target_dropdown, self.lr_slider, self.train_button]),
             W.HBox([self.play, self.epoch_slider]), view, self.readout, self.error_box])
+        self.widget.add_class("kanlab-edge-trainer")
 
     def __repr__(self) -> str:
         return (f"EdgeTrainer(grid={self.grid}, k={self.k}, target={self.target_name!r}, "
@@ -160,16 +166,18 @@ class EdgeTrainer(WidgetBase):
         self.layer = layer
         self.greville = greville(layer.knots[0].numpy(), self.k)
         self.snapshots: dict[int, dict[str, np.ndarray]] = {0: self._snapshot()}
-        self.losses = []
+        losses = []  # losses[e]: the RMSE of the edge after e steps (the loss step e + 1 sees)
         for epoch in range(1, self.epochs + 1):
             opt.zero_grad()
             loss = torch.mean((layer(x_train) - y_train) ** 2)
             loss.backward()
             opt.step()
-            self.losses.append(float(loss.detach()) ** 0.5)
+            losses.append(float(loss.detach()) ** 0.5)
             if epoch % self.snapshot_every == 0 or epoch == self.epochs:
                 self.snapshots[epoch] = self._snapshot()
-        self.losses = np.array(self.losses)
+        with torch.no_grad():  # after the last step
+            losses.append(float(torch.mean((layer(x_train) - y_train) ** 2)) ** 0.5)
+        self.losses = np.array(losses)
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         """The edge on the plot points from its parameters: the basis there is computed once
@@ -194,12 +202,11 @@ class EdgeTrainer(WidgetBase):
         self.base_line.set_ydata(snap["base"])
         self.spline_line.set_ydata(snap["spline"])
         self.coef_dots.set_data(self.greville, snap["coef"])
-        self.epoch_marker.set_data([max(epoch, 1)], [self.losses[max(epoch, 1) - 1]])
+        self.epoch_marker.set_data([epoch], [self.losses[epoch]])
         self.ax_phi.set_title(f"φ after {epoch} epochs (G = {self.grid}, k = {self.k})",
                               fontsize=10)
-        rmse = self.losses[epoch - 1] if epoch else float("nan")
         self.epoch = epoch
-        self.readout.value = (f"epoch {epoch}: training RMSE {rmse:.4f} &nbsp;·&nbsp; "
+        self.readout.value = (f"epoch {epoch}: training RMSE {self.losses[epoch]:.4f} &nbsp;·&nbsp; "
                               f"{self.grid + self.k} spline coefficients + 2 scales")
         if redraw:
             self.redraw()  # only the animated artists: scrubbing stays smooth
@@ -212,8 +219,10 @@ class EdgeTrainer(WidgetBase):
         self.train()
         self.target_line.set_ydata(self._target(self.x))
         self.sample_dots.set_data(self.x_train, self.y_train)
-        self.loss_line.set_ydata(self.losses)
+        self.loss_line.set_data(np.arange(self.epochs + 1), self.losses)
         self._fix_limits()
+        if self.canvas_mode == "image":
+            freeze_layout(self.fig)  # new limits, new tick labels: lay the axes out again
         self._background = None  # limits changed: the next redraw is a full one
         if self.epoch_slider.value != self.epochs:
             self.epoch_slider.value = self.epochs  # triggers show_epoch

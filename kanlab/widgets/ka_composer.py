@@ -3,7 +3,10 @@
 Introduced in 01_kolmogorov_arnold_theorem. The Kolmogorov–Arnold theorem writes any continuous
 f of n variables with 2n + 1 outer functions Φ_q and n(2n + 1) inner functions φ_{q,p}; for
 n = 2 that is up to 5 terms. Presets show exact representations: xy = ((x+y)² − (x−y)²)/4,
-x/y = exp(log x − log y) on positive inputs, exp(sin πx + y²).
+x/y = exp(log x − log y) on positive inputs, exp(sin πx + y²),
+sin(πx)·cos(πy) = (sin π(x+y) + sin π(x−y))/2 and max(x, y) = (x+y)/2 + |x−y|/2 (a non-smooth
+outer function: no sum of smooth compositions has the kink along x = y). Where a chosen function
+is undefined (log of t ≤ 0) the surface is NaN, drawn grey, and the readout says so.
 """
 
 from __future__ import annotations
@@ -19,18 +22,23 @@ from kanlab.widgets._base import WidgetBase, check_choice, check_int, new_figure
 INNER: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "0": np.zeros_like, "t": lambda t: t, "-t": lambda t: -t, "t²": np.square,
     "sin(πt)": lambda t: np.sin(np.pi * t), "cos(πt)": lambda t: np.cos(np.pi * t),
-    "log t": lambda t: np.log(np.clip(t, 1e-12, None)),
-    "-log t": lambda t: -np.log(np.clip(t, 1e-12, None)), "exp(t)": np.exp, "|t|": np.abs,
+    "log t": lambda t: _log(t), "-log t": lambda t: -_log(t), "exp(t)": np.exp, "|t|": np.abs,
 }
 OUTER: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "0": np.zeros_like, "s": lambda s: s, "s²/4": lambda s: s**2 / 4,
-    "-s²/4": lambda s: -(s**2) / 4, "exp(s)": np.exp, "sin(s)": np.sin, "tanh(s)": np.tanh,
-    "s²": np.square,
+    "0": np.zeros_like, "s": lambda s: s, "s/2": lambda s: s / 2, "s²/4": lambda s: s**2 / 4,
+    "-s²/4": lambda s: -(s**2) / 4, "exp(s)": np.exp, "sin(s)": np.sin,
+    "sin(πs)/2": lambda s: np.sin(np.pi * s) / 2, "tanh(s)": np.tanh, "s²": np.square,
+    "|s|/2": lambda s: np.abs(s) / 2,
 }
+#: How each outer function writes its argument (for ``formula``).
+_OUTER_TEXT = {"s": "{}", "s/2": "({})/2", "s²/4": "({})²/4", "-s²/4": "-({})²/4",
+               "exp(s)": "exp({})", "sin(s)": "sin({})", "sin(πs)/2": "sin(π({}))/2",
+               "tanh(s)": "tanh({})", "s²": "({})²", "|s|/2": "|{}|/2"}
 TARGETS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "x·y": lambda x, y: x * y, "x/y": lambda x, y: x / y,
     "exp(sin πx + y²)": lambda x, y: np.exp(np.sin(np.pi * x) + y**2),
     "x + y": lambda x, y: x + y, "sin(πx)·cos(πy)": lambda x, y: np.sin(np.pi * x) * np.cos(np.pi * y),
+    "max(x, y)": np.maximum,
 }
 #: Presets: target, domain and the terms (φ_{q,1}, φ_{q,2}, Φ_q).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -43,7 +51,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "x + y": {"target": "x + y", "domain": (-1.0, 1.0), "terms": [("t", "t", "s")]},
     "sin(πx)·cos(πy) (try it!)": {"target": "sin(πx)·cos(πy)", "domain": (-1.0, 1.0),
                                   "terms": [("sin(πt)", "0", "s")]},
+    "max(x, y) (try it!)": {"target": "max(x, y)", "domain": (-1.0, 1.0),
+                            "terms": [("t", "t", "s/2")]},
 }
+
+
+def _log(t: np.ndarray) -> np.ndarray:
+    """log t where t > 0, NaN where it is undefined (drawn grey, never a silent 0)."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), np.nan)
 
 
 class KAComposer(WidgetBase):
@@ -71,8 +88,11 @@ class KAComposer(WidgetBase):
         self.fig = new_figure((8.0, 3.4), self.canvas_mode)
         self.ax_f, self.ax_t = self.fig.subplots(1, 2, sharey=True)
         ext = [-1, 1, -1, 1]
+        import matplotlib as mpl
+
+        cmap = mpl.colormaps["viridis"].with_extremes(bad="0.75")  # undefined: grey
         self.image_f = self.ax_f.imshow(np.zeros((2, 2)), origin="lower", extent=ext,
-                                        aspect="auto", cmap="viridis")
+                                        aspect="auto", cmap=cmap)
         self.image_t = self.ax_t.imshow(np.zeros((2, 2)), origin="lower", extent=ext,
                                         aspect="auto", cmap="viridis")
         self.fig.colorbar(self.image_t, ax=[self.ax_f, self.ax_t], label="value")
@@ -106,6 +126,7 @@ class KAComposer(WidgetBase):
         view = self._setup_view(self.canvas_mode)
         self.widget = W.VBox([W.HBox([self.preset_dropdown, self.target_dropdown]), *rows,
                               view, self.readout, self.error_box])
+        self.widget.add_class("kanlab-ka-composer")
 
     def __repr__(self) -> str:
         return f"KAComposer(n_terms={self.n_terms}, target={self.target_name!r}, terms={self.terms})"
@@ -134,15 +155,17 @@ class KAComposer(WidgetBase):
                                if name != "0").replace("+ -", "- ") or "0"
             if o == "0":
                 continue
-            if o == "s":
-                parts.append(inner)
-            else:
-                parts.append(o.replace("(s)", f"({inner})").replace("s²", f"({inner})²"))
+            parts.append(_OUTER_TEXT[o].format(inner))
         return " + ".join(parts).replace("+ -", "- ") or "0"
 
     def max_error(self) -> float:
-        """max |composed − target| on the mesh (0 up to round-off for the presets)."""
-        return float(np.nanmax(np.abs(self.composed() - self.target())))
+        """max |composed − target| on the mesh (0 up to round-off for the presets); NaN when
+        the composition is undefined somewhere on the mesh (see :meth:`undefined_fraction`)."""
+        return float(np.max(np.abs(self.composed() - self.target())))
+
+    def undefined_fraction(self) -> float:
+        """Share of the mesh where the composition is undefined (NaN, e.g. log of t ≤ 0)."""
+        return float(np.mean(~np.isfinite(self.composed())))
 
     # ----- callbacks --------------------------------------------------------------------------
     def set_preset(self, name: str, redraw: bool = True) -> None:
@@ -185,8 +208,14 @@ class KAComposer(WidgetBase):
             im.set_clim(vmin, vmax if vmax > vmin else vmin + 1)
         self.ax_f.set_title("composed: " + self.formula(), fontsize=9)
         self.ax_t.set_title(f"target: {self.target_name}", fontsize=10)
-        err = self.max_error()
-        self.readout.value = (f"max |composed − target| on [{lo:g}, {hi:g}]² = {err:.2e}"
-                              + (" &nbsp;✔ exact (up to round-off)" if err < 1e-9 else ""))
+        bad = self.undefined_fraction()
+        if bad > 0:
+            self.readout.value = (
+                f"<b>undefined on {100 * bad:.0f}% of [{lo:g}, {hi:g}]²</b> (grey): a chosen "
+                "function has no value there (log t needs t &gt; 0) — no error to report")
+        else:
+            err = self.max_error()
+            self.readout.value = (f"max |composed − target| on [{lo:g}, {hi:g}]² = {err:.2e}"
+                                  + (" &nbsp;✔ exact (up to round-off)" if err < 1e-9 else ""))
         if redraw:
             self.redraw(full=True)

@@ -60,6 +60,7 @@ class PDEViewer(WidgetBase):
         self.set_animated([self.image_u, self.image_err, self.marker])
         controls = [self.slider] + ([self.model_box] if len(self.histories) > 1 else [])
         self.widget = W.VBox([W.HBox(controls), self.readout, view, self.error_box])
+        self.widget.add_class("kanlab-pde-viewer")
         self.redraw(full=True)
 
     # ----------------------------------------------------------------- checks and data

@@ -24,15 +24,26 @@ from kanlab.widgets._bspline_np import TARGETS, basis_matrix, greville, unit_ran
 
 G_MAX, K_MAX = 20, 5
 INITS = ("fit", "ones", "zeros")
+#: Coefficient sliders move in steps of STEP; the exact coefficients live in ``coef``.
+STEP = 0.05
+#: How far the plot reaches past the grid range, as a fraction of its width (at most).
+MAX_PAD = 0.6
 
 
 class SplineExplorer(WidgetBase):
     """Sliders for G (1–20), k (0–5) and each of the G + k coefficients of a B-spline.
 
-    Buttons randomise, reset (back to ``init``) and least-squares-fit the chosen target. The top
-    panel shows the spline, its control points (Greville abscissa, coef) and the target; the
+    Buttons randomise, set every coefficient to 1, reset (back to ``init``; shown only when
+    ``init`` is not "fit", where Fit does the same) and least-squares-fit the chosen target. The
+    top panel shows the spline, its control points (Greville abscissa, coef) and the target; the
     bottom panel the G + k basis functions, the last-moved one highlighted with its support.
+    The x axis reaches to the outermost knots (where the bases fade out; at most ``MAX_PAD``
+    grid widths past the range); the y axis follows the spline and target on the grid range.
     A readout gives the partition-of-unity error and the RMSE to the target on the grid range.
+
+    The exact coefficients are ``coef``; the sliders show them rounded to ``STEP``. A slider
+    value equal to that rounding is what the browser sends back after rounding (not a move) and
+    leaves ``coef`` alone, so the picture and the readout always show the same numbers.
 
     Introduced in 02_bsplines. ``SplineExplorer(grid=5, k=3, target="sin")``.
     """
@@ -62,10 +73,6 @@ class SplineExplorer(WidgetBase):
             n_points=n_points,
         )
         self._rng = np.random.default_rng(seed)
-        lo, hi = self.grid_range
-        pad = 0.15 * (hi - lo)
-        self.x = np.linspace(lo - pad, hi + pad, self.n_points)
-        self.inside = (self.x >= lo) & (self.x <= hi)
         self.selected = 0
         self._syncing = False
         self._full = True
@@ -82,11 +89,17 @@ class SplineExplorer(WidgetBase):
                                     continuous_update=False, style=style)
         self.target_dropdown = W.Dropdown(options=list(TARGETS), value=self.target_name,
                                           description="target", style=style)
-        self.randomize_button = W.Button(description="Randomise", tooltip="random coefficients")
-        self.reset_button = W.Button(description="Reset", tooltip=f"coefficients back to '{init}'")
-        self.fit_button = W.Button(description="Fit target", tooltip="least-squares coefficients")
+        self.randomize_button = W.Button(description="Randomise",
+                                         tooltip="random coefficients in [-1, 1]")
+        self.ones_button = W.Button(description="All c = 1",
+                                    tooltip="every coefficient 1 (partition of unity: S = 1)")
+        self.reset_button = W.Button(description="Reset", tooltip=f"coefficients back to '{init}'",
+                                     layout=W.Layout(display="none" if init == "fit" else ""))
+        self.fit_button = W.Button(description="Fit target",
+                                   tooltip="least-squares coefficients for the target")
         self.readout = W.HTML()
-        self.coef_box = W.HBox(layout=W.Layout(overflow="auto", flex_flow="row nowrap"))
+        # wrap into rows: every slider stays visible (23 at G = 20), no hidden scroll area
+        self.coef_box = W.HBox(layout=W.Layout(flex_flow="row wrap"))
         self.coef_sliders: list[Any] = []
 
         self.grid_slider.observe(self._wrap(lambda ch: self.set_grid(ch["new"])), names="value")
@@ -94,6 +107,7 @@ class SplineExplorer(WidgetBase):
         self.target_dropdown.observe(self._wrap(lambda ch: self.set_target(ch["new"])), "value")
         self.randomize_button.on_click(self._wrap(lambda _: self.randomize()))
         self.reset_button.on_click(self._wrap(lambda _: self.reset()))
+        self.ones_button.on_click(self._wrap(lambda _: self.set_all(1.0)))
         self.fit_button.on_click(self._wrap(lambda _: self.fit_target()))
 
         view = self._setup_view(self.canvas_mode)
@@ -101,7 +115,8 @@ class SplineExplorer(WidgetBase):
         self._update_readout()
         self.widget = W.VBox([
             W.HBox([self.grid_slider, self.k_slider, self.target_dropdown]),
-            W.HBox([self.randomize_button, self.reset_button, self.fit_button]),
+            W.HBox([self.randomize_button, self.ones_button, self.reset_button,
+                    self.fit_button]),
             view,
             W.HTML("<b>coefficients</b> c<sub>0</sub> … c<sub>G+k−1</sub> (drag or focus + arrow keys)"),
             self.coef_box,
@@ -143,6 +158,12 @@ class SplineExplorer(WidgetBase):
         return float(np.sqrt(np.mean((self.spline - self.target)[self.inside] ** 2)))
 
     def _compute_basis(self) -> None:
+        """Plot points from the outermost knots (capped at MAX_PAD widths), basis there."""
+        lo, hi = self.grid_range
+        h, cap = (hi - lo) / self.grid, MAX_PAD * (hi - lo)
+        reach = min(self.k * h, cap) + 0.04 * (hi - lo)
+        self.x = np.linspace(lo - reach, hi + reach, self.n_points)
+        self.inside = (self.x >= lo) & (self.x <= hi)
         self.knots, self.basis = basis_matrix(self.x, self.grid, self.k, self.grid_range)
         self.greville = greville(self.knots, self.k)
 
@@ -160,6 +181,12 @@ class SplineExplorer(WidgetBase):
         return np.linalg.solve(a, b.T @ y)
 
     # ----- callbacks (called by the controls; call them directly in tests) ---------------------
+    def _on_slider(self, c: int, value: float) -> None:
+        """A coefficient slider's value changed (a move, or the browser's rounding echo)."""
+        if self._syncing or abs(value - _on_step(self.coef[c])) < 1e-9:
+            return  # the slider shows coef[c] rounded: nothing moved, keep the exact value
+        self.on_coef_change(c, value)
+
     def on_coef_change(self, c: int, value: float) -> None:
         """Coefficient c moved: update the spline, its control point and the highlight."""
         self.coef[c] = check_finite("value", value)
@@ -207,6 +234,10 @@ class SplineExplorer(WidgetBase):
         """Least-squares coefficients for the current target on the grid range."""
         self._set_all_coef(self._lstsq_coef())
 
+    def set_all(self, value: float) -> None:
+        """Every coefficient ``value`` (the "All c = 1" button uses 1)."""
+        self._set_all_coef(np.full(self.n_basis, check_finite("value", value)))
+
     # ----- drawing -----------------------------------------------------------------------------
     def _new_axes(self, canvas: str) -> Any:
         from kanlab.widgets._base import new_figure
@@ -215,10 +246,10 @@ class SplineExplorer(WidgetBase):
         fig = new_figure((8.0, 4.4), canvas)
         self.ax_spline, self.ax_basis = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
         lo, hi = self.grid_range
+        far = 10.0 * (hi - lo)  # the grey bands reach past any x limits we use
         for ax in (self.ax_spline, self.ax_basis):
-            for a, b in ((self.x[0], lo), (hi, self.x[-1])):
+            for a, b in ((lo - far, lo), (hi, hi + far)):
                 ax.axvspan(a, b, color="0.85", zorder=0)
-            ax.set_xlim(self.x[0], self.x[-1])
         self.ax_spline.set_ylabel("S(x)")
         self.ax_basis.set_ylabel("$B_c(x)$")
         self.ax_basis.set_xlabel("x (grey: outside the grid range)")
@@ -246,6 +277,10 @@ class SplineExplorer(WidgetBase):
         else:
             for line in self.basis_lines + self.knot_lines:
                 line.remove()
+            for line in (self.target_line, self.spline_line, self.highlight_line):
+                line.set_xdata(self.x)
+            self.target_line.set_ydata(self.target)
+        self.ax_spline.set_xlim(self.x[0], self.x[-1])
         colors = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"]
         styles = ["-", "--", "-.", ":"]
         self.basis_lines = [
@@ -269,11 +304,14 @@ class SplineExplorer(WidgetBase):
         self.support_span.set_x(a)
         self.support_span.set_width(b - a)
         self.highlight_line.set_ydata(np.where(self.basis[:, c] > 0, self.basis[:, c], np.nan))
-        # Rescale the y axis only when the curve leaves it or shrinks a lot (a full redraw).
-        ymax = max(1.2, float(np.max(np.abs(self.coef))) * 1.1, float(np.max(np.abs(self.target))))
+        # The y axis follows what the reader looks at: the spline and the target on the grid
+        # range (control points far off, e.g. at G = 1, may leave it). Rescale only when the
+        # curve leaves the axis or shrinks a lot (a full redraw).
+        ymax = max(1.2, float(np.max(np.abs(self.spline[self.inside]))),
+                   float(np.max(np.abs(self.target[self.inside]))))
         top = self.ax_spline.get_ylim()[1]
-        if top < ymax or top > 1.6 * ymax:
-            self.ax_spline.set_ylim(-1.15 * ymax, 1.15 * ymax)
+        if top < 1.05 * ymax or top > 1.8 * ymax:
+            self.ax_spline.set_ylim(-1.2 * ymax, 1.2 * ymax)
             self._full = True
         self._update_readout()
 
@@ -283,7 +321,8 @@ class SplineExplorer(WidgetBase):
         self.readout.value = (
             f"partition of unity on the grid range: max |Σ<sub>c</sub> B<sub>c</sub>(x) − 1| = "
             f"{self.partition_error():.1e} &nbsp;·&nbsp; RMSE to target '{self.target_name}': "
-            f"{self.fit_rmse():.4f} &nbsp;·&nbsp; {self.n_basis} coefficients"
+            f"<b class='kanlab-rmse'>{self.fit_rmse():.2e}</b> &nbsp;·&nbsp; "
+            f"{self.n_basis} coefficients"
         )
 
     # ----- sliders ----------------------------------------------------------------------------
@@ -293,11 +332,11 @@ class SplineExplorer(WidgetBase):
         bound = max(2.0, float(np.ceil(np.max(np.abs(self.coef)) * 1.2)))
         sliders = []
         for c in range(self.n_basis):
-            s = W.FloatSlider(value=float(self.coef[c]), min=-bound, max=bound, step=0.05,
+            s = W.FloatSlider(value=_on_step(self.coef[c]), min=-bound, max=bound, step=STEP,
                               orientation="vertical", description=f"c{c}", readout_format=".2f",
                               continuous_update=True, layout=W.Layout(width="46px", height="150px"))
             s.add_class("kanlab-coef-slider")
-            s.observe(self._wrap(lambda ch, c=c: self.on_coef_change(c, ch["new"])), names="value")
+            s.observe(self._wrap(lambda ch, c=c: self._on_slider(c, ch["new"])), names="value")
             sliders.append(s)
         self.coef_sliders = sliders
         self.coef_box.children = sliders
@@ -311,7 +350,7 @@ class SplineExplorer(WidgetBase):
             for s, v in zip(self.coef_sliders, values, strict=True):
                 if bound > s.max:
                     s.max, s.min = bound, -bound
-                s.value = float(v)
+                s.value = _on_step(v)  # the browser would round it to the step anyway
         finally:
             self._syncing = False
         self.coef = values.copy()  # exact values, not the sliders' rounded ones
@@ -325,3 +364,8 @@ class SplineExplorer(WidgetBase):
         self._draw_all()
         self._build_coef_sliders()
         self._redraw(full=True)
+
+
+def _on_step(value: float) -> float:
+    """``value`` rounded to the sliders' grid (multiples of STEP), as the browser shows it."""
+    return round(round(float(value) / STEP) * STEP, 10)
