@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _browser import INSTALL_HINT
 from browser_lab import (
     ARTIFACTS,
     CHROMIUM,
-    INSTALL_HINT,
     Lab,
     launch_browser,
     new_page,
