@@ -84,7 +84,7 @@ def create_dataset(
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
     dtype = dtype or torch.get_default_dtype()
-    r = torch.as_tensor(ranges, dtype=dtype)
+    r = torch.as_tensor(ranges, dtype=dtype, device="cpu")  # sampled on the CPU (seeded), then moved
     if r.shape == (2,):
         r = r.expand(n_var, 2)
     if r.shape != (n_var, 2) or not (r[:, 0] < r[:, 1]).all():
@@ -92,7 +92,7 @@ def create_dataset(
     generator = torch.Generator().manual_seed(seed)
 
     def sample(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = r[:, 0] + (r[:, 1] - r[:, 0]) * torch.rand(n, n_var, generator=generator, dtype=dtype)
+        x = r[:, 0] + (r[:, 1] - r[:, 0]) * torch.rand(n, n_var, generator=generator, dtype=dtype, device="cpu")
         y = f(x)
         if y.dim() == 1:
             y = y[:, None]

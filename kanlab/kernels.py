@@ -16,7 +16,7 @@ per op and dozens of ops, far more than its arithmetic. These kernels walk the i
   features and its input gradient, one pass over (sample, input) with every edge's value kept
   in registers instead of a (batch, out, in) tensor.
 
-Same rules as ``splines.local_support`` (the interval by arithmetic on uniform knots, otherwise
+Same rules as ``kanlab.local_support`` (the interval by arithmetic on uniform knots, otherwise
 from a bucket table and a short exact scan; the per-interval polynomial tables of ``splines``), so
 the numbers equal the torch path's up to round-off; ``tests/test_kernels.py`` checks both against
 the textbook recursion.
@@ -37,7 +37,8 @@ from collections.abc import Iterator
 
 import torch
 
-from kanlab import splines
+from kanlab import knot_tables
+from kanlab.knot_tables import KnotTables
 
 try:
     from kanlab import _cbasis
@@ -97,19 +98,20 @@ class Grid:
     shift, the polynomial table), so they stay alive as long as the grid does.
     """
 
-    def __init__(self, knots: torch.Tensor, k: int, base_fn: str) -> None:
+    def __init__(self, knots: torch.Tensor, k: int, base_fn: str, derived: KnotTables | None = None) -> None:
+        derived = knot_tables.tables(knots) if derived is None else derived
         self.knots = knots.detach().contiguous()
         self.k, self.n_basis, self.base_fn = k, knots.shape[1] - k - 1, base_fn
         self.in_dim = knots.shape[0]
-        step = splines._uniform_step(knots)
+        step = derived.step
         if step is not None:
-            inv_h, shift = splines.uniform_position(knots)
+            inv_h, shift = derived.uniform_position()
             self.inv_h, self.shift = inv_h.contiguous(), shift.contiguous()
-            self.table = splines._cardinal_polynomials(k, knots.dtype, str(knots.device)).contiguous()
+            self.table = knot_tables._cardinal_polynomials(k, knots.dtype, str(knots.device)).contiguous()
             self.bucket_scale = self.bucket_start = None
         else:
             self.inv_h = self.shift = None
-            self.table = splines.interval_table(knots, k).contiguous()
+            self.table = derived.interval_table(k).contiguous()
             self.bucket_scale, self.bucket_start = _buckets(self.knots)
         self.args = (
             int(knots.dtype == torch.float64), _ptr(self.knots), knots.shape[1], k, self.n_basis,
@@ -134,7 +136,7 @@ class Grid:
         if features:
             out["features"] = new(batch, (self.n_basis + 1) * self.in_dim)
         if local or slopes:
-            out["span"] = torch.empty(batch, self.in_dim, dtype=torch.long)
+            out["span"] = torch.empty(batch, self.in_dim, dtype=torch.long, device=x.device)
         if local:
             out["values"], out["base"] = new(self.k + 1, batch, self.in_dim), new(batch, self.in_dim)
         if slopes:
@@ -295,12 +297,14 @@ def _buckets(knots: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     n_buckets = 4 * (t.shape[1] - 1)
     width = t[:, -1] - t[:, 0]
     scale = torch.where(width > 0, n_buckets / torch.where(width > 0, width, 1.0), 0.0)
-    edges = t[:, :1] + torch.arange(n_buckets, dtype=torch.float64) * (width / n_buckets)[:, None]
+    edges = t[:, :1] + torch.arange(n_buckets, dtype=torch.float64, device=t.device) * (width / n_buckets)[:, None]
     start = (torch.searchsorted(t, edges, right=True) - 1).clamp_(0, t.shape[1] - 2)
     return torch.stack([t[:, 0], scale], dim=1).to(knots.dtype).contiguous(), start.contiguous()
 
 
-def grid_for(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> Grid | None:
+def grid_for(
+    x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str, derived: KnotTables | None = None
+) -> Grid | None:
     """The kernels' ``Grid`` for this pass, or None when the torch path must run instead.
 
     The kernels take CPU float32/float64 inputs whose dtype matches the knots, 2-D x with one
@@ -316,4 +320,5 @@ def grid_for(x: torch.Tensor, knots: torch.Tensor, k: int, base_fn: str) -> Grid
         and base_fn in BASE_KINDS
     ):
         return None
-    return splines._cached(knots, f"kernel-grid{k}-{base_fn}", lambda t: Grid(t, k, base_fn))
+    derived = knot_tables.tables(knots) if derived is None else derived
+    return derived.get(f"kernel-grid{k}-{base_fn}", lambda t: Grid(t, k, base_fn, derived))

@@ -7,19 +7,66 @@ vectorised form (one basis tensor, one matrix multiply) in 05_vectorized_kan.
 
 from __future__ import annotations
 
+import json
 import math
+import warnings
+from typing import Any
 
 import torch
 from torch import nn
 
 from kanlab import fused, splines
-from kanlab.fused import BASE_FUNCTIONS
-from kanlab.utils import all_finite
+from kanlab.base_functions import BASE_FUNCTIONS
+from kanlab.symbolic_lib import get_function
+from kanlab.utils import check_finite
 
 # update_grid places the grid GRID_MARGIN·(sample range) beyond the extreme samples on each side,
 # so inputs just outside the samples seen (test points) stay inside the grid instead of being
 # extrapolated by the outermost, weakly determined bases.
 GRID_MARGIN = 0.01
+
+
+# The dtypes KAN layers compute in: B-splines on a grid need more than bf16's 3 digits.
+COMPUTE_DTYPES = (torch.float32, torch.float64)
+
+
+class compute_dtype:  # noqa: N801  (used like a function: ``with compute_dtype(dtype, x) as x``)
+    """Inside torch.autocast: autocast off, and x cast to ``dtype`` (the parameters' dtype).
+
+    KAN layers are autocast's "float32 ops": their splines and least-squares fits need the
+    parameters' precision, so under autocast they run in that dtype and return it. Outside
+    autocast x is returned unchanged (a dtype mismatch then raises a clear error).
+    """
+
+    def __init__(self, dtype: torch.dtype, x: Any) -> None:
+        self.dtype, self.x, self._off = dtype, x, None
+
+    def __enter__(self) -> Any:
+        x = self.x
+        if isinstance(x, torch.Tensor) and _autocast_on(x.device.type):
+            self._off = torch.autocast(x.device.type, enabled=False)
+            self._off.__enter__()
+            if x.is_floating_point() and x.dtype != self.dtype:
+                x = x.to(self.dtype)
+        return x
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._off is not None:
+            self._off.__exit__(*exc)
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4: no device argument
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
+
+
+def over_leading_dims(fn, x: torch.Tensor, out_dim: int) -> torch.Tensor:
+    """``fn`` of (batch, in) applied to x (..., in): -> (..., out_dim), like ``nn.Linear``."""
+    if x.dim() == 2:
+        return fn(x)
+    return fn(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], out_dim)
 
 
 def _check_dim(name: str, value: int) -> None:
@@ -61,8 +108,12 @@ class KANLayer(nn.Module):
         if not 0.0 <= grid_eps <= 1.0:
             raise ValueError(f"grid_eps must lie in [0, 1], got {grid_eps!r}")
         dtype = dtype or torch.get_default_dtype()
-        if not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating-point torch dtype (float32/float64), got {dtype}")
+        if dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                f"dtype must be torch.float32 or torch.float64, got {dtype}: B-splines need that precision "
+                f"(for mixed precision keep the model in float32 and use torch.autocast, under which "
+                f"KAN layers compute in float32)"
+            )
         self.in_dim, self.out_dim, self.k = in_dim, out_dim, k
         self.base_fn, self.grid_eps = base_fn, grid_eps
         knots = splines.uniform_knots(in_dim, grid, k, grid_range, dtype=dtype, device=device)
@@ -109,19 +160,30 @@ class KANLayer(nn.Module):
             f"base_fn={self.base_fn!r}{sym}"
         )
 
-    def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error for inputs of the wrong type, dtype or shape, or with NaN/inf."""
+    def check_input(self, x: torch.Tensor, leading: bool = False) -> None:
+        """Raise a clear error for inputs of the wrong type, dtype or shape, or with NaN/inf.
+
+        ``leading``: accept any leading dimensions (..., in) like ``nn.Linear``, else (batch, in).
+        The finiteness check never stalls a forward pass (``kanlab.utils.check_finite``).
+        """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (batch, {self.in_dim}), got {type(x)}")
+        if self.coef.dtype not in COMPUTE_DTYPES:
+            raise TypeError(
+                f"this KAN layer's parameters are {self.coef.dtype}; KAN layers compute in float32 or "
+                f"float64 (convert with .float() or .double(); for mixed precision use torch.autocast)"
+            )
         if x.dtype != self.coef.dtype:
             raise TypeError(
                 f"x has dtype {x.dtype} but the model's parameters are {self.coef.dtype}; "
                 f"convert with x.to({self.coef.dtype}) (or the model with .to(dtype))"
             )
-        if x.dim() != 2 or x.shape[1] != self.in_dim:
+        if leading:
+            if x.dim() < 1 or x.shape[-1] != self.in_dim:
+                raise ValueError(f"x must have shape (..., {self.in_dim}), got {tuple(x.shape)}")
+        elif x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(f"x must have shape (batch, {self.in_dim}), got {tuple(x.shape)}")
-        if not all_finite(x):
-            raise ValueError("x contains NaN or inf; the KAN's inputs must be finite numbers")
+        check_finite(x, "x contains NaN or inf; the KAN's inputs must be finite numbers")
 
     # ----------------------------------------------------------------- forward
     def basis(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,9 +191,14 @@ class KANLayer(nn.Module):
         return splines.bspline_basis(x, self.knots, self.k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (batch, in) -> y (batch, out), ``y_j = Σ_i phi[j, i](x_i)``."""
-        self.check_input(x)
-        return self.forward_unchecked(x)
+        """x: (..., in) -> y (..., out), ``y_j = Σ_i phi[j, i](x_i)``; leading dimensions as in ``nn.Linear``.
+
+        Under ``torch.autocast`` the layer computes in its parameters' dtype (float32/float64) and
+        returns that dtype; lower-precision inputs are cast up first (``compute_dtype``).
+        """
+        with compute_dtype(self.coef.dtype, x) as x:
+            self.check_input(x, leading=True)
+            return over_leading_dims(self.forward_unchecked, x, self.out_dim)
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         """``forward`` without the input checks (the model checks its input once).
@@ -214,8 +281,6 @@ class KANLayer(nn.Module):
 
     def symbolic_activations(self, x: torch.Tensor) -> torch.Tensor:
         """Symbolic edges' outputs ``c·f(a·x_i + b) + d`` (0 elsewhere): (batch, out, in)."""
-        from kanlab.symbolic import get_function
-
         out = torch.zeros(x.shape[0], self.out_dim, self.in_dim, dtype=x.dtype, device=x.device)
         for j, i in sorted(self._symbolic_edges):
             a, b, c, d = self.sym_affine[j, i]
@@ -224,14 +289,41 @@ class KANLayer(nn.Module):
         return out * self.mask
 
     # ----------------------------------------------------------------- symbolic edges
+    def get_extra_state(self) -> torch.Tensor:
+        """The symbolic edges' names, in the state dict (as UTF-8 JSON bytes: a uint8 tensor).
+
+        ``sym_mask`` and ``sym_affine`` are a buffer and a parameter; with the names here,
+        ``load_state_dict`` restores symbolic edges exactly.
+        """
+        data = json.dumps({"sym_names": self.sym_names}).encode("utf-8")
+        return torch.tensor(list(data), dtype=torch.uint8, device="cpu")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Restore the names written by ``get_extra_state`` (called by ``load_state_dict``, after
+        the buffers and parameters), then the set of symbolic edges from ``sym_mask``."""
+        if isinstance(state, torch.Tensor):
+            state = json.loads(bytes(state.to(torch.uint8).tolist()).decode("utf-8"))
+        names = state.get("sym_names") if isinstance(state, dict) else None
+        if (
+            not isinstance(names, list) or len(names) != self.out_dim
+            or any(not isinstance(row, list) or len(row) != self.in_dim for row in names)
+            or any(not isinstance(n, str) for row in names for n in row)
+        ):  # fmt: skip
+            raise ValueError(
+                f"the KANLayer's extra state must hold sym_names, {self.out_dim} lists of "
+                f"{self.in_dim} names; got {state!r:.200}"
+            )
+        for j, i in self.sym_mask.nonzero().tolist():
+            get_function(names[j][i])  # a clear error for functions this session does not know
+        self.sym_names = [list(row) for row in names]
+        self.sync_symbolic_edges()
+
     def set_symbolic(self, j: int, i: int, name: str, affine: tuple[float, float, float, float]) -> None:
         """Snap edge (j, i) to ``c·f(a·x + b) + d`` with ``f`` named ``name`` in kanlab.symbolic."""
-        from kanlab.symbolic import get_function
-
         self._check_edge(j, i)
         get_function(name)  # raises a clear error for unknown names
         with torch.no_grad():
-            self.sym_affine[j, i] = torch.as_tensor(affine, dtype=self.sym_affine.dtype)
+            self.sym_affine[j, i] = torch.as_tensor(affine, dtype=self.sym_affine.dtype, device=self.sym_affine.device)
             self.sym_mask[j, i] = 1.0
         self.sym_names[j][i] = name
         self._symbolic_edges.add((j, i))
@@ -261,7 +353,8 @@ class KANLayer(nn.Module):
         x: (batch, in). The new grid blends quantiles with a uniform grid by ``grid_eps`` and
         reaches ``GRID_MARGIN`` (1%) of the samples' range beyond the extreme samples; the spline
         values on the samples are preserved up to the least-squares projection error.
-        Introduced in 03_learnable_activation.
+        Introduced in 03_learnable_activation. The parameters keep their objects and shapes, so an
+        optimizer keeps stepping them (its state, e.g. Adam's moments, refers to the old grid).
         """
         self.check_input(x)
         grid_eps = self.grid_eps if grid_eps is None else grid_eps
@@ -278,9 +371,22 @@ class KANLayer(nn.Module):
         New grid points interpolate the old ones (so G -> 2G adds midpoints and the spline spaces
         are nested: the old spline is reproduced exactly up to round-off). Introduced in
         06_function_fitting.
+
+        Optimizers: ``coef`` gets G + k new columns, so it becomes a new ``nn.Parameter``; an
+        optimizer built before would keep stepping the old tensor, which the layer no longer uses.
+        Build a new optimizer after ``refine`` (``KAN.fit`` builds its own every call). A
+        ``UserWarning`` says so when the old ``coef`` holds a gradient, i.e. when an optimizer
+        outside ``fit`` may be using it.
         """
         knots = splines.refine_knots(self.knots, self.k, new_grid)
         samples = splines.grid_samples(self.knots, self.k, 4 * (new_grid + self.k) + 1)  # (n, in)
         values = self.spline_part(samples)
-        self.coef = nn.Parameter(splines.curve_to_coef(samples, values, knots, self.k, ridge=0.0))
+        new_coef = splines.curve_to_coef(samples, values, knots, self.k, ridge=0.0)
+        if self.coef.grad is not None:
+            warnings.warn(
+                f"refine replaced coef {tuple(self.coef.shape)} by a new parameter {tuple(new_coef.shape)}: "
+                f"an optimizer built before would step the old one; build a new optimizer now",
+                UserWarning, stacklevel=3,
+            )
+        self.coef = nn.Parameter(new_coef, requires_grad=self.coef.requires_grad)
         self.knots = knots

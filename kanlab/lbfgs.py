@@ -4,15 +4,24 @@
 accuracy KANs reach (MSE ~ 1e-8 and below) every pair is smaller than that, so the
 quasi-Newton memory freezes and L-BFGS decays to steepest descent with a line search. This
 optimiser is the same algorithm (two-loop recursion + strong-Wolfe line search, reusing
-torch's line search) with the threshold ``tolerance_ys`` exposed. Used by ``kanlab.train.fit``
-(introduced in 06_function_fitting).
+torch's line search) with the threshold ``tolerance_ys`` exposed. Two more differences: a step
+whose loss or gradient is not finite is rejected (the parameters go back to the last finite
+iterate, with one warning per optimiser), and ``state_dict()`` holds only tensors and numbers, so
+it loads with ``torch.load(weights_only=True)``. Used by ``kanlab.train.fit`` and
+``kanlab.pde_train.train_pde`` (introduced in 06_function_fitting).
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
+
+# torch's strong-Wolfe line search is private API; tests/test_torch_paths.py checks that it still
+# exists and satisfies the strong Wolfe conditions, so a torch upgrade that changes it fails there.
 from torch.optim.lbfgs import _strong_wolfe
 
 
@@ -46,6 +55,27 @@ class LBFGS(torch.optim.Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS supports a single parameter group")
         self._params = self.param_groups[0]["params"]
+        self._warned = False
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's state with the curvature memory as plain tensors (``weights_only`` safe)."""
+        packed = super().state_dict()
+        packed["state"] = {
+            key: dict(value, memory=value["memory"].as_state()) if isinstance(value.get("memory"), _Memory) else value
+            for key, value in packed["state"].items()
+        }
+        return packed
+
+    def _reject(self, values: list[torch.Tensor] | None, what: str) -> None:
+        """Put the parameters back to ``values`` (the last finite iterate) and say so, once."""
+        if values is not None:
+            self._set_params(values)
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"LBFGS rejected a non-finite {what} and kept the last finite parameters "
+                f"(warned once per optimiser)", RuntimeWarning, stacklevel=4,
+            )
 
     # -- flat-vector helpers ---------------------------------------------------------------
     def _flat_grad(self) -> torch.Tensor:
@@ -72,6 +102,10 @@ class LBFGS(torch.optim.Optimizer):
         loss = float(closure())
         flat_grad = self._flat_grad()
         self._set_params(x)
+        if not (math.isfinite(loss) and math.isfinite(float(flat_grad.abs().sum()))):
+            # Too far: an infinite loss makes the line search step back (bisect towards x).
+            self._reject(None, "loss at a line-search trial point")
+            return math.inf, torch.zeros_like(flat_grad)
         return loss, flat_grad
 
     # -- the algorithm ---------------------------------------------------------------------
@@ -89,11 +123,16 @@ class LBFGS(torch.optim.Optimizer):
         evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
+        if not (math.isfinite(loss) and math.isfinite(float(flat_grad.abs().sum()))):
+            self._reject(self._clone_params(), "loss or gradient at the start of a step")
+            return orig_loss
         if flat_grad.abs().max() <= group["tolerance_grad"]:
             return orig_loss
 
         d, t = state.get("d"), state.get("t")
         memory = state.get("memory")
+        if isinstance(memory, dict):  # loaded from a state_dict
+            memory = _Memory.from_state(memory)
         h_diag, prev_flat_grad = state.get("H_diag"), state.get("prev_flat_grad")
         prev_loss = state.get("prev_loss")
 
@@ -118,8 +157,8 @@ class LBFGS(torch.optim.Optimizer):
             gtd = flat_grad.dot(d)
             if gtd > -group["tolerance_change"]:
                 break
+            x_init = self._clone_params()
             if group["line_search_fn"] == "strong_wolfe":
-                x_init = self._clone_params()
 
                 def obj_func(x, t, d):
                     return self._directional_evaluate(closure, x, t, d)
@@ -135,6 +174,11 @@ class LBFGS(torch.optim.Optimizer):
                     ls_evals = 1
             evals += ls_evals
             state["func_evals"] += ls_evals
+            if not (math.isfinite(loss) and math.isfinite(float(flat_grad.abs().sum()))):
+                self._reject(x_init, "loss or gradient")  # back to this iteration's start point
+                loss, flat_grad = prev_loss, prev_flat_grad
+                t = 0.0  # the rejected step is no curvature pair: the next one starts afresh
+                break
             if n_iter == max_iter or evals >= max_eval:
                 break
             if flat_grad.abs().max() <= group["tolerance_grad"]:
@@ -159,7 +203,7 @@ class _Memory:
     """
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        self.size = int(size)
         # Pairs live in rows [start, end) of (2·size, P) buffers, oldest first, so S and Y are
         # views and adding a pair copies one row (and, once per `size` pairs, slides the window
         # back to row 0) instead of re-allocating (m, P) matrices every iteration.
@@ -168,6 +212,24 @@ class _Memory:
         self.start = self.end = 0
         self.SY: torch.Tensor | None = None  # (m, m): s_i · y_j
         self.YY: torch.Tensor | None = None  # (m, m): y_i · y_j
+
+    def as_state(self) -> dict[str, Any]:
+        """The pairs and their products as plain tensors (for ``state_dict``)."""
+        if self.S is None:
+            return {"size": self.size}
+        return {"size": self.size, "S": self.S.clone(), "Y": self.Y.clone(), "SY": self.SY.clone(), "YY": self.YY.clone()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> _Memory:
+        memory = cls(state["size"])
+        if "S" in state:
+            s, y = state["S"], state["Y"]
+            memory._s_rows = s.new_empty(2 * memory.size, s.shape[1])
+            memory._y_rows = y.new_empty(2 * memory.size, y.shape[1])
+            memory._s_rows[: s.shape[0]], memory._y_rows[: y.shape[0]] = s, y
+            memory.end = s.shape[0]
+            memory.SY, memory.YY = state["SY"].clone(), state["YY"].clone()
+        return memory
 
     @property
     def S(self) -> torch.Tensor | None:  # (m, P), oldest pair first

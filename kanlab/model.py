@@ -16,8 +16,10 @@ import torch
 from torch import nn
 
 from kanlab import splines
-from kanlab.layer import KANLayer
+from kanlab.layer import KANLayer, compute_dtype, over_leading_dims
 from kanlab.mult import NodeLayout, arity_spec, parse_width
+from kanlab.penalty import penalty_from_l1 as penalty_from_l1
+from kanlab.penalty import sparsity_penalty as sparsity_penalty
 
 CHECKPOINT_FORMAT = "kanlab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -110,8 +112,15 @@ class KAN(nn.Module):
         return self.node_layouts[l + 1].combine(z) if self._mult[l] else z
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (batch, width[0]) -> (batch, width[-1])."""
-        self._check_input(x)
+        """x: (..., width[0]) -> (..., width[-1]); leading dimensions as in ``nn.Linear``.
+
+        Under ``torch.autocast`` it computes in the parameters' dtype (see ``KANLayer.forward``).
+        """
+        with compute_dtype(self.layers[0].coef.dtype, x) as x:
+            self.layers[0].check_input(x, leading=True)
+            return over_leading_dims(self._forward_rows, x, self.width[-1])
+
+    def _forward_rows(self, x: torch.Tensor) -> torch.Tensor:
         for l, layer in enumerate(self.layers):  # noqa: E741
             x = layer.forward_unchecked(x)
             if self._mult[l]:
@@ -157,16 +166,21 @@ class KAN(nn.Module):
         return self
 
     @torch.no_grad()
-    def refine(self, new_grid: int, x: torch.Tensor | None = None) -> KAN:
+    def refine(self, new_grid: int, x: torch.Tensor | None = None, update: bool = True) -> KAN:
         """Grid extension in place: every layer to ``new_grid`` intervals, function kept. Returns self.
 
         Training can move a hidden layer's values outside its grid, where splines are 0; a finer
         grid on the old range would then change the function there. So the grids are first
         updated from ``x`` (default: the inputs of the last ``fit``; pass the training inputs),
         which keeps the function on those samples, and then refined exactly (nested grids).
+        ``update=False`` refines the current grids as they are (nothing read from x or the last fit).
+
+        Each layer's ``coef`` grows and becomes a new parameter: build a new optimizer after
+        ``refine`` (``fit`` does; ``KANLayer.refine`` warns when an optimizer may be affected).
+        ``update_grid`` keeps every parameter object and shape.
         """
         splines.check_grid_and_order(new_grid, self.k)
-        if x is not None or self.train_input is not None:
+        if update and (x is not None or self.train_input is not None):
             self.update_grid(self._data_or_train_input(x))
         for layer in self.layers:
             layer.refine(new_grid)
@@ -228,6 +242,8 @@ class KAN(nn.Module):
         """A smaller KAN without unimportant hidden nodes and edges (see ``kanlab.pruning``).
 
         ``method``: "l1" (paper 1.0) or "attribution" (KAN 2.0, as pykan's ``prune``).
+        It is a new model with new parameters: build a new optimizer from its ``parameters()``
+        (this model, and an optimizer over it, are left unchanged).
         """
         from kanlab.pruning import prune
 
@@ -319,28 +335,13 @@ class KAN(nn.Module):
         sym_names = config.pop("sym_names")
         config["grid_range"] = tuple(config["grid_range"])
         model = cls(**config, dtype=dtype)
-        for layer, g, names in zip(model.layers, layer_grids, sym_names):
+        for l, (layer, g, names) in enumerate(zip(model.layers, layer_grids, sym_names)):  # noqa: E741
             if g != layer.grid:
                 layer.refine(g)
             layer.sym_names = [list(row) for row in names]
+            # Checkpoints from before the names were in the state dict: take them from the config.
+            state.setdefault(f"layers.{l}._extra_state", {"sym_names": layer.sym_names})
         model.load_state_dict(state)
         for layer in model.layers:
             layer.sync_symbolic_edges()
         return model.to(map_location) if map_location is not None else model
-
-
-def sparsity_penalty(acts: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
-    """Paper Eqs. 2.17–2.19 for one layer: ``μ1·Σ|phi|_1 + μ2·S`` from edge activations (batch, out, in).
-
-    ``|phi|_1`` is the mean over the batch of ``|phi(x)|``; S is the entropy of the normalised
-    magnitudes ``p = |phi|_1 / Σ|phi|_1``. Introduced in 07_interpretability.
-    """
-    return penalty_from_l1(acts.abs().mean(0), lamb_l1, lamb_entropy)
-
-
-def penalty_from_l1(l1: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0) -> torch.Tensor:
-    """``μ1·Σ|phi|_1 + μ2·entropy(p)`` from one layer's edge norms ``l1`` (out, in)."""
-    total = l1.sum()
-    p = l1 / (total + 1e-12)
-    entropy = -(p * torch.log(p + 1e-12)).sum()
-    return lamb_l1 * total + lamb_entropy * entropy

@@ -84,7 +84,7 @@ class PoissonProblem:
 
     def __post_init__(self) -> None:
         lo, hi = _check_domain(self.domain)
-        probe = torch.tensor([[lo, lo], [0.5 * (lo + hi), hi], [hi, 0.25 * lo + 0.75 * hi]], dtype=torch.float64)
+        probe = torch.tensor([[lo, lo], [0.5 * (lo + hi), hi], [hi, 0.25 * lo + 0.75 * hi]], dtype=torch.float64, device="cpu")
         for field in ("source", "boundary", "exact"):
             fn = getattr(self, field)
             if fn is None and field == "exact":
@@ -199,14 +199,14 @@ def collocation_points(
     _check_n_side(n_side)
     lo, hi = _check_domain(domain)
     if sampling == "mesh":
-        inner = torch.linspace(lo, hi, n_side + 2, dtype=dtype)[1:-1]
+        inner = torch.linspace(lo, hi, n_side + 2, dtype=dtype, device="cpu")[1:-1]
         yy, xx = torch.meshgrid(inner, inner, indexing="ij")
         x_interior = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
-        s = torch.linspace(lo, hi, n_side + 2, dtype=dtype)[:-1]  # n_side + 1 per edge, one corner each
+        s = torch.linspace(lo, hi, n_side + 2, dtype=dtype, device="cpu")[:-1]  # n_side + 1 per edge, one corner each
     elif sampling == "random":
         gen = torch.Generator().manual_seed(seed)
-        x_interior = lo + (hi - lo) * torch.rand(n_side**2, 2, generator=gen, dtype=dtype)
-        s = lo + (hi - lo) * torch.rand(n_side + 1, generator=gen, dtype=dtype)
+        x_interior = lo + (hi - lo) * torch.rand(n_side**2, 2, generator=gen, dtype=dtype, device="cpu")
+        s = lo + (hi - lo) * torch.rand(n_side + 1, generator=gen, dtype=dtype, device="cpu")
     else:
         raise ValueError(f"sampling must be 'mesh' or 'random', got {sampling!r}")
     lo_t, hi_t = torch.full_like(s, lo), torch.full_like(s, hi)

@@ -1,6 +1,6 @@
 """Training physics-informed networks on a ``PoissonProblem``: one loop for KANs and MLPs.
 
-``train_pde`` runs LBFGS on the PINN loss of ``kanlab.pde`` and, for a KAN, grid extension
+``train_pde`` runs kanlab's L-BFGS (``kanlab.lbfgs``) on the PINN loss of ``kanlab.pde`` and, for a KAN, grid extension
 coarse → fine (update the grid from the collocation points, then refine). It records the loss
 terms and the errors against the exact solution on a separate test mesh, and snapshots of the
 predicted solution for the ``PDEViewer`` widget. ``mlp`` builds the baseline the KAN is
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from kanlab.lbfgs import LBFGS
 from kanlab.pde import (
     PoissonProblem,
     collocation_points,
@@ -136,10 +137,10 @@ def train_pde(
             ``LBFGS.step`` of up to ``lbfgs_iters`` iterations with a strong-Wolfe line search.
         grids: KAN grid sizes, coarse → fine, e.g. ``(5, 10, 20)``. Before each stage after the
             first (and before the first if the model's grid differs) the grid is refined with
-            ``model.refine(G)`` (the function is kept) and LBFGS restarts. ``None``: one stage,
+            ``model.refine(G, update=False)`` (the function is kept) and LBFGS restarts. ``None``: one stage,
             no grid changes (MLPs).
-        update_grid: also move the grids to the collocation points' quantiles
-            (``model.update_grid``) before each refine. Off by default: for this problem the
+        update_grid: also move the grids to the collocation points' quantiles before each
+            refine (``model.refine(G, x=collocation points)``; never the inputs of an earlier fit). Off by default: for this problem the
             first layer's inputs already fill the grid range uniformly, and the quantile grids of
             the hidden layer gave 3-5x larger final errors in our runs (benchmarks/pde.py setup).
         alpha: weight of the PDE residual in ``alpha·pde + bc`` (> 0).
@@ -181,17 +182,22 @@ def train_pde(
             break
         if grid is not None and (stage > 0 or getattr(model, "grid", grid) != grid):
             t0 = time.perf_counter()
+            # The grids come from these collocation points or stay as they are: never from the
+            # inputs of an unrelated earlier fit (model.train_input).
             if update_grid:
-                model.update_grid(x_all)
-            model.refine(grid)
+                model.refine(grid, x=x_all)
+            else:
+                model.refine(grid, update=False)
             elapsed += time.perf_counter() - t0
-        optimizer = torch.optim.LBFGS(
-            [p for p in model.parameters() if p.requires_grad], lr=lr, max_iter=lbfgs_iters,
-            history_size=20, line_search_fn="strong_wolfe", tolerance_grad=1e-32, tolerance_change=1e-32,
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = LBFGS(  # kanlab's: keeps its curvature memory at the tiny losses PINNs reach
+            params, lr=lr, max_iter=lbfgs_iters, history_size=20, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-32, tolerance_change=1e-32, tolerance_ys=1e-32,
         )
 
-        def closure(optimizer: torch.optim.LBFGS = optimizer) -> Tensor:
-            optimizer.zero_grad()
+        def closure(params: list[Tensor] = params) -> Tensor:
+            for p in params:
+                p.grad = None
             loss = pinn_loss(model, problem, x_int, x_bnd, alpha).loss
             loss.backward()
             return loss

@@ -20,12 +20,15 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from kanlab.model import KAN
 from kanlab.mult import NodeLayout, arity_spec
+
+if TYPE_CHECKING:  # for annotations only: kanlab.model imports this module, not the reverse
+    from kanlab.model import KAN
 
 METHODS = ("l1", "attribution")
 
@@ -90,8 +93,8 @@ def subnetwork(model: KAN, keep: Sequence[Sequence[int]]) -> KAN:
     layouts = [lay.select(k) for lay, k in zip(model.node_layouts, keep, strict=True)]
     config = {k: v for k, v in model.config.items() if k not in ("width", "mult_arity")}
     config["grid_range"] = tuple(config["grid_range"])
-    new = KAN([lay.spec() for lay in layouts], **config, mult_arity=arity_spec(layouts),
-              dtype=ref.dtype, device=ref.device)
+    new = type(model)([lay.spec() for lay in layouts], **config, mult_arity=arity_spec(layouts),
+                      dtype=ref.dtype, device=ref.device)
     keep = [sorted(k) for k in keep]
     rows = [model.node_layouts[l + 1].subnodes_of(keep[l + 1]) for l in range(len(model.layers))]  # noqa: E741
     for l, (old, layer) in enumerate(zip(model.layers, new.layers, strict=True)):  # noqa: E741
@@ -119,7 +122,8 @@ def prune(
     ``method``: ``"l1"`` (paper 1.0, forward ``|phi|_1``) or ``"attribution"`` (KAN 2.0,
     backward scores; what pykan's ``prune`` does). Inputs and outputs are kept (see
     :func:`prune_inputs` for inputs). On x, the pruned model computes what the original computes
-    minus the removed nodes' and edges' contributions.
+    minus the removed nodes' and edges' contributions. The copy has its own parameters: train it
+    with a new optimizer over its ``parameters()``.
     """
     _check_threshold("node_th", node_th)
     _check_threshold("edge_th", edge_th)
@@ -206,8 +210,8 @@ def masked_copy(model: KAN, keep: Sequence[Sequence[int]]) -> KAN:
     """
     masked = copy.deepcopy(model)
     for l, layer in enumerate(masked.layers):  # noqa: E741
-        keep_in = torch.zeros(layer.in_dim, dtype=torch.bool)
-        keep_out = torch.zeros(layer.out_dim, dtype=torch.bool)
+        keep_in = torch.zeros(layer.in_dim, dtype=torch.bool, device=layer.mask.device)
+        keep_out = torch.zeros(layer.out_dim, dtype=torch.bool, device=layer.mask.device)
         keep_in[list(keep[l])] = True
         keep_out[model.node_layouts[l + 1].subnodes_of(keep[l + 1])] = True
         edge = (keep_out[:, None] & keep_in[None, :]).to(layer.mask)

@@ -74,7 +74,7 @@ def edge_samples(
 
     The spline part is used even if the edge is already symbolic, so an edge can be re-snapped.
     """
-    from kanlab.layer import BASE_FUNCTIONS
+    from kanlab.base_functions import BASE_FUNCTIONS
 
     layer = _check_edge(model, l, i, j)
     h = model.layer_inputs(x)[l]

@@ -261,7 +261,7 @@ def _linear(fx: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
 
 def _polish(f: SymbolicFunction, x: torch.Tensor, y: torch.Tensor, p0: list[float]) -> list[float]:
     """A few LBFGS steps on all four of (a, b, c, d) from the grid solution; keep if better."""
-    p = torch.tensor(p0, dtype=torch.float64, requires_grad=True)
+    p = torch.tensor(p0, dtype=torch.float64, device="cpu", requires_grad=True)
     scale = float(y.var(unbiased=False)) or 1.0  # relative error, so tolerances mean the same
 
     def mse() -> torch.Tensor:
@@ -309,8 +309,8 @@ def fit_affine(
     an f that cannot explain y gives R² ≈ 0. Introduced in 07_interpretability.
     """
     f = get_function(fn)
-    x = torch.as_tensor(x).detach().reshape(-1).to(torch.float64).cpu()
-    y = torch.as_tensor(y).detach().reshape(-1).to(torch.float64).cpu()
+    x = torch.as_tensor(x, device="cpu").detach().reshape(-1).to(torch.float64)
+    y = torch.as_tensor(y, device="cpu").detach().reshape(-1).to(torch.float64)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same size, got {x.numel()} and {y.numel()}")
     if grid_number < 3 or iterations < 1:
@@ -330,8 +330,8 @@ def fit_affine(
     (a_lo, a_hi), (b_lo, b_hi) = a_range, b_range
     with torch.no_grad():
         for _ in range(iterations):
-            a_grid = torch.linspace(a_lo, a_hi, grid_number, dtype=torch.float64)
-            b_grid = torch.linspace(b_lo, b_hi, grid_number, dtype=torch.float64)
+            a_grid = torch.linspace(a_lo, a_hi, grid_number, dtype=torch.float64, device="cpu")
+            b_grid = torch.linspace(b_lo, b_hi, grid_number, dtype=torch.float64, device="cpu")
             fu = f.torch(a_grid[:, None, None] * xs + b_grid[None, :, None])
             r2 = _r2_grid(fu, ys)
             best = int(torch.argmax(r2))

@@ -5,13 +5,15 @@ Introduced in 06_function_fitting (regularisation in 07_interpretability).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
+from kanlab.penalty import penalty_from_l1
 from kanlab.utils import all_finite
 
 Callback = Callable[[Any, int, dict[str, list[float]]], Any]
@@ -112,31 +114,77 @@ def fit(
         return loss_fn(y_hat, y), reg
 
     bar = _progress_bar(steps, progress)
-    for step in range(steps):
-        if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
-            model.update_grid(x_train)
-        if batch == -1:
-            xb, yb = x_train, y_train
-        else:
-            idx = torch.randperm(n_train, generator=generator)[:batch].to(x_train.device)
-            xb, yb = x_train[idx], y_train[idx]
-        last_reg = [0.0]
-        optimizer.step(_closure(optimizer, objective, xb, yb, lamb, last_reg))
-        with torch.no_grad():
-            history["train_loss"].append(math.sqrt(float(_mse(model(x_train), y_train))))
-            history["test_loss"].append(math.sqrt(float(_mse(model(dataset["test_input"]), dataset["test_label"]))))
-        history["reg"].append(last_reg[0])
+    last_finite = [p.detach().clone() for p in params]  # the parameters after the last finite step
+    try:
+        with _threads_for(model, n_train):
+            for step in range(steps):
+                if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
+                    model.update_grid(x_train)
+                if batch == -1:
+                    xb, yb = x_train, y_train
+                else:
+                    idx = torch.randperm(n_train, generator=generator, device="cpu")[:batch].to(x_train.device)
+                    xb, yb = x_train[idx], y_train[idx]
+                last_reg = [0.0]
+                optimizer.step(_closure(optimizer, objective, xb, yb, lamb, last_reg))
+                losses = _rmse(model, dataset)
+                finite = math.isfinite(losses[0]) and all_finite(torch.cat([p.detach().reshape(-1) for p in params]))
+                if finite:
+                    torch._foreach_copy_(last_finite, [p.detach() for p in params])
+                else:  # never leave a NaN model: back to the last finite parameters, and stop
+                    with torch.no_grad():
+                        torch._foreach_copy_(params, last_finite)
+                    losses = _rmse(model, dataset)
+                    warnings.warn(
+                        f"fit: step {step} gave a non-finite loss or parameters; kept the parameters of the "
+                        f"last finite step and stopped (a smaller lr or float64 may help)",
+                        RuntimeWarning, stacklevel=2,
+                    )
+                history["train_loss"].append(losses[0])
+                history["test_loss"].append(losses[1])
+                history["reg"].append(last_reg[0])
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(train=f"{losses[0]:.2e}", test=f"{losses[1]:.2e}")
+                if not finite or (callback is not None and callback(model, step, history)):
+                    break
+    finally:
+        for p in params:  # fit owns its optimiser: no gradients are left for anyone else's
+            p.grad = None
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(train=f"{history['train_loss'][-1]:.2e}", test=f"{history['test_loss'][-1]:.2e}")
-        if not math.isfinite(history["train_loss"][-1]):
-            warnings.warn(f"training diverged at step {step} (loss is not finite); stopping", RuntimeWarning, stacklevel=2)
-            break
-        if callback is not None and callback(model, step, history):
-            break
-    if bar is not None:
-        bar.close()
+            bar.close()
     return history
+
+
+# Below this much work per pass (samples × Σ in·out·(G + k + 1) multiply-adds), fit runs on one
+# thread: torch's intra-op threads cost more in wake-ups and spinning than they save on such small
+# ops, several times more when another process keeps a core busy (benchmarks/fit_accuracy.py
+# --threads measures it).
+SMALL_FIT_WORK = 4_000_000
+
+
+@contextlib.contextmanager
+def _threads_for(model: Any, n_train: int) -> Iterator[None]:
+    """One torch thread for a small fit, the caller's setting restored afterwards."""
+    work = n_train * sum(layer.in_dim * layer.out_dim * (layer.grid + layer.k + 1) for layer in model.layers)
+    previous = torch.get_num_threads()
+    if work >= SMALL_FIT_WORK or previous == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@torch.no_grad()
+def _rmse(model: Any, dataset: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """(train RMSE, test RMSE) of the model now."""
+    return tuple(
+        math.sqrt(float(_mse(model(dataset[f"{split}_input"]), dataset[f"{split}_label"])))
+        for split in ("train", "test")
+    )
 
 
 def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
@@ -163,8 +211,6 @@ def predict_and_penalty(
 
     Each layer's edge norms come from ``KANLayer.edge_l1`` (no differentiable per-edge tensor).
     """
-    from kanlab.model import penalty_from_l1
-
     model._check_input(x)
     reg = x.new_zeros(())
     for l, layer in enumerate(model.layers):  # noqa: E741

@@ -98,6 +98,6 @@ def basis_matrix(x: np.ndarray, grid: int, k: int, grid_range: tuple[float, floa
     from kanlab.splines import bspline_basis, uniform_knots
 
     knots_t = uniform_knots(1, grid, k, grid_range).to(torch.float64)
-    xt = torch.as_tensor(x, dtype=torch.float64)[:, None]
+    xt = torch.as_tensor(x, dtype=torch.float64, device="cpu")[:, None]
     basis = bspline_basis(xt, knots_t, k)[:, 0, :]
     return knots_t[0].numpy(), basis.numpy()

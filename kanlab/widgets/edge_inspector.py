@@ -135,7 +135,7 @@ class EdgeInspector(WidgetBase):
         a, b, c, d = fit.affine
         xs = np.linspace(float(self.xi.min()), float(self.xi.max()), 200)
         with torch.no_grad():
-            ys = c * get_function(name).torch(torch.as_tensor(a * xs + b)) + d
+            ys = c * get_function(name).torch(torch.as_tensor(a * xs + b, device="cpu")) + d
         return xs, ys.numpy()
 
     def show_candidate(self, name: str | None, redraw: bool = True) -> None:

@@ -155,10 +155,10 @@ class EdgeTrainer(WidgetBase):
             layer = KANLayer(1, 1, grid=self.grid, k=self.k, grid_range=self.grid_range,
                              dtype=torch.float64)
         lo, hi = self.grid_range
-        x_train = lo + (hi - lo) * torch.rand(self.n_samples, 1, generator=gen, dtype=torch.float64)
-        y_train = torch.as_tensor(self._target(x_train.numpy()))
+        x_train = lo + (hi - lo) * torch.rand(self.n_samples, 1, generator=gen, dtype=torch.float64, device="cpu")
+        y_train = torch.as_tensor(self._target(x_train.numpy()), device="cpu")
         self.x_train, self.y_train = x_train[:, 0].numpy(), y_train[:, 0].numpy()
-        x_plot = torch.as_tensor(self.x)[:, None]
+        x_plot = torch.as_tensor(self.x, device="cpu")[:, None]
         with torch.no_grad():
             self._basis_plot = layer.basis(x_plot)[:, 0].numpy()
             self._silu_plot = BASE_FUNCTIONS[layer.base_fn](x_plot[:, 0]).numpy()
