@@ -142,7 +142,7 @@ def create_dataset_from_data(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     n_test = min(max(round(n * test_fraction), 1), n - 1)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(inputs.device)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed), device="cpu").to(inputs.device)
     test_idx, train_idx = order[:n_test], order[n_test:]
     device = inputs.device if device is None else device
     dataset = {"train_input": inputs[train_idx].to(device), "train_label": labels[train_idx].to(device),

@@ -77,7 +77,7 @@ def _scipy(fn: Callable[..., np.ndarray]) -> Function:
     def wrapped(x: torch.Tensor) -> torch.Tensor:
         cols = [c.detach().cpu().double().numpy()[:, 0] for c in _cols(x)]
         y = np.asarray(fn(*cols), dtype=np.float64)
-        return torch.as_tensor(y, dtype=x.dtype).reshape(-1, 1).to(x.device)
+        return torch.as_tensor(y, dtype=x.dtype, device=x.device).reshape(-1, 1)
 
     wrapped.__name__ = getattr(fn, "__name__", "special")
     return wrapped

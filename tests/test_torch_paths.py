@@ -17,7 +17,7 @@ import torch
 
 from kanlab import KAN, KANLayer, fused, kernels
 from kanlab.pde import collocation_points, laplacian
-from kanlab.recursion import cox_de_boor
+from kanlab.splines import cox_de_boor
 
 F64 = torch.float64
 KERNELS = [False, True] if kernels._cbasis is not None else [False]
@@ -398,8 +398,8 @@ def test_fit_never_leaves_non_finite_parameters(opt, forever) -> None:
 
 # ----------------------------------------------------------------------------- PDE training
 def test_train_pde_refines_its_own_grids_with_kanlabs_lbfgs(monkeypatch) -> None:
-    from kanlab import knots as knot_ops
     from kanlab import lbfgs
+    from kanlab import splines as knot_ops
     from kanlab.pde import sin_sin_problem
     from kanlab.pde_train import train_pde
 
