@@ -336,7 +336,7 @@ def finite_difference_poisson(problem: PoissonProblem, n: int) -> tuple[Tensor, 
     h = (hi - lo) / n
     points = mesh_points(n + 1, domain=(lo, hi))                   # ((n+1)², 2)
     on_edge = (points[:, 0] == lo) | (points[:, 0] == hi) | (points[:, 1] == lo) | (points[:, 1] == hi)
-    u = torch.zeros(len(points), dtype=torch.float64)
+    u = torch.zeros(len(points), dtype=torch.float64, device="cpu")  # a SciPy solve, on the CPU
     u[on_edge] = evaluate_points(problem.boundary, points[on_edge], "PoissonProblem.boundary").to(u)
     grid_u = u.reshape(n + 1, n + 1).numpy().copy()
     m = n - 1                                                       # interior nodes per side
@@ -349,4 +349,4 @@ def finite_difference_poisson(problem: PoissonProblem, n: int) -> tuple[Tensor, 
     rhs[:, 0] -= grid_u[1:-1, 0] / h**2
     rhs[:, -1] -= grid_u[1:-1, -1] / h**2
     grid_u[1:-1, 1:-1] = spsolve(A, rhs.reshape(-1)).reshape(m, m)
-    return points, torch.from_numpy(grid_u.reshape(-1))
+    return points, torch.as_tensor(grid_u.reshape(-1), device="cpu")

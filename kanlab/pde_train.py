@@ -182,6 +182,8 @@ def train_pde(
             break
         if grid is not None and (stage > 0 or getattr(model, "grid", grid) != grid):
             t0 = time.perf_counter()
+            for p in model.parameters():  # the last stage's optimiser is done with them
+                p.grad = None
             # The grids come from these collocation points or stay as they are: never from the
             # inputs of an unrelated earlier fit (model.train_input).
             if update_grid:
