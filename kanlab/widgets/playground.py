@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,9 +64,11 @@ class Playground(ReadingMixin):
         self.train_loss: list[float] = []
         self.test_loss: list[float] = []
         self.marks: list[int] = []
-        self.draw_times: list[float] = []
+        self.draw_times: list[float] = []  # wall seconds per redraw
+        self.draw_cpu_times: list[float] = []  # CPU seconds of the drawing thread per redraw
         self._syncing = False
         self._building = True
+        self._state_lock = threading.RLock()
         self.model: Any = None
         self.dataset: dict[str, Any] = {}
         self.hidden = self._check_hidden(hidden)
@@ -192,16 +195,18 @@ class Playground(ReadingMixin):
         noise = self.noise if noise is None else noise
         n_train = self.n_train if n_train is None else n_train
         dataset = make_dataset(target_function(expr), n_train, noise, seed=self.seed, text=text)
-        was = self.trainer.pause()
-        self.expr, self.formula_text, self.dataset = expr, text, dataset
-        self.noise, self.n_train = float(noise), int(n_train)
-        self.two_class = is_two_class(dataset)
-        self.maps.set_data(dataset)
-        self._clear_history()
-        if self.model is not None:
+        # While Play runs, the new data is swapped in and the training thread restarts its fit
+        # on it after the current step (and redraws): the slider is answered at once.
+        with self._state_lock:
+            self.expr, self.formula_text, self.dataset = expr, text, dataset
+            self.noise, self.n_train = float(noise), int(n_train)
+            self.two_class = is_two_class(dataset)
+            self.maps.set_data(dataset)
+            self._clear_history()
+        if self.trainer.playing:
+            self.trainer.restart()
+        elif self.model is not None:
             self.draw()
-            if was:
-                self.trainer.play()
 
     # ----- network -------------------------------------------------------------------------------
     @staticmethod
@@ -385,17 +390,19 @@ class Playground(ReadingMixin):
 
         if self._building:
             return
-        t0 = time.perf_counter()
-        model, data = self.model, self.dataset
-        with torch.no_grad():
-            pred = model(data["grid_input"]).numpy().reshape(data["grid_values"].shape)
-        self.maps.set_prediction(pred)
-        self.maps.draw()
-        self.loss.set_data(self.train_loss, self.test_loss, self.marks)
-        self.loss.draw()
-        self.network.update(model, data["train_input"])
-        self.c.readout.value = self.readout_text()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
+        with self._state_lock:  # the main thread may swap the data meanwhile
+            model, data = self.model, self.dataset
+            with torch.no_grad():
+                pred = model(data["grid_input"]).numpy().reshape(data["grid_values"].shape)
+            self.maps.set_prediction(pred)
+            self.maps.draw()
+            self.loss.set_data(self.train_loss, self.test_loss, self.marks)
+            self.loss.draw()
+            self.network.update(model, data["train_input"])
+            self.c.readout.value = self.readout_text()
         self.draw_times.append(time.perf_counter() - t0)
+        self.draw_cpu_times.append(time.thread_time() - cpu0)
 
     def readout_text(self) -> str:
         """The line under the pictures: step, train and test RMSE (and accuracy for classes)."""

@@ -67,6 +67,8 @@ def build_controls() -> SimpleNamespace:
         button = getattr(c, name)
         button.layout = W.Layout(width="auto")
         button.add_class(f"kanlab-playground-{name.replace('_', '-')}")
+    for name in ("lamb", "lr", "noise", "n_train", "grid", "k"):
+        getattr(c, name).add_class(f"kanlab-playground-{name.replace('_', '-')}")
     c.readout = W.HTML("step 0")
     c.readout.add_class("kanlab-playground-readout")
     c.message = W.HTML()
@@ -128,8 +130,8 @@ class MapsFigure(_Blitted):
     def __init__(self) -> None:
         self.fig = new_figure((6.4, 3.0), "image", dpi=80)
         # fixed axes positions: no layout engine (constrained layout costs ~1 s on first use)
-        self.ax_t = self.fig.add_axes((0.07, 0.13, 0.38, 0.78))
-        self.ax_p = self.fig.add_axes((0.50, 0.13, 0.38, 0.78), sharey=self.ax_t)
+        self.ax_t = self.fig.add_axes((0.08, 0.13, 0.38, 0.78))
+        self.ax_p = self.fig.add_axes((0.505, 0.13, 0.38, 0.78), sharey=self.ax_t)
         cax = self.fig.add_axes((0.905, 0.13, 0.02, 0.78))
         blank = np.zeros((2, 2))
         opts = {"extent": (-1, 1, -1, 1), "origin": "lower", "cmap": "viridis", "aspect": "equal"}
@@ -142,9 +144,11 @@ class MapsFigure(_Blitted):
         self.ax_t.set_title("target f(x, y) and the data", fontsize=9)
         self.ax_p.set_title("the network's prediction", fontsize=9)
         for ax in (self.ax_t, self.ax_p):
+            ax.set_xticks([-1, 0, 1])
+            ax.set_yticks([-1, 0, 1])
             ax.set_xlabel("x", fontsize=8)
             ax.tick_params(labelsize=7)
-        self.ax_t.set_ylabel("y", fontsize=8)
+        self.ax_t.set_ylabel("y", fontsize=8, labelpad=1)
         self.ax_p.tick_params(labelleft=False)
         self.fig.colorbar(self.pred, cax=cax).ax.tick_params(labelsize=7)
         self._init_blit([self.pred])

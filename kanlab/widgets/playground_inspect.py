@@ -31,6 +31,8 @@ class EdgePanel:
         self.ax.set_ylabel("φ", fontsize=8)
         self.ax.tick_params(labelsize=7)
         self.image = W.Image(format="png", layout=W.Layout(width="290px"))
+        self.fig.canvas.draw()
+        self.image.value = canvas_png(self.fig)  # an empty plot, never a broken image
         self.title = W.HTML()
         self.table = W.HTML()
         self.candidates = W.Dropdown(options=[], description="candidate",
@@ -85,8 +87,8 @@ class EdgePanel:
         ypad = 0.1 * (self.yi.max() - self.yi.min()) + 1e-6
         self.ax.set_ylim(self.yi.min() - ypad, self.yi.max() + ypad)
         self.update_title(model)
-        self.widget.layout.display = "flex"
         self.show_candidate(self.candidates.value)
+        self.widget.layout.display = "flex"
 
     def update_title(self, model: Any) -> None:
         if self.edge is None:

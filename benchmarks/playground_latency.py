@@ -1,0 +1,139 @@
+"""How responsive is the KAN Playground while it trains? A real kernel, real widget messages.
+
+Starts a fresh ``python3`` kernel (jupyter_client), builds ``Playground()`` there with one torch
+thread, and measures:
+
+- build: seconds to import kanlab.widgets + build the app, and to build it again (warm);
+- slider answer: a browser's slider move is a ``comm_msg`` "update" on the shell channel; we send
+  exactly that to the λ slider (cheap callback) and to the noise slider (new data: pause, rebuild,
+  resume) and time until the kernel reports idle for it, first with the app idle, then while
+  Play trains in its background thread;
+- UI update: the app's redraw (readout, loss curves, prediction map, network picture) during
+  training, as timed inside the kernel (``Playground.draw_times``, wall; ``draw_cpu_times``, the
+  drawing thread's CPU time, which a busy shared machine does not inflate), plus the render
+  ipympl does on the main thread when the browser asks for the new network picture;
+- one training step: the smallest chunk an event-loop scheduler (instead of a thread) could
+  run between two messages, i.e. the latency floor of that design;
+- kernel memory: peak resident set size of the kernel process.
+
+Run: ``.venv/bin/python benchmarks/playground_latency.py [--moves 20]``. Prints a table.
+Numbers are wall-clock times on a shared machine: run it when the machine is quiet, or read
+them as upper bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+SETUP = """
+import time, resource, torch
+torch.set_num_threads(1)
+t0 = time.perf_counter()
+from kanlab.widgets import Playground
+pg = Playground()
+build_cold = time.perf_counter() - t0
+t0 = time.perf_counter(); Playground(); build_warm = time.perf_counter() - t0
+pg.draw_times.clear()
+"""
+
+
+def _wait_idle(kc: Any, msg_id: str, timeout: float = 60.0) -> float:
+    """Seconds until the kernel reports idle for the request ``msg_id``."""
+    start = time.perf_counter()
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"):
+            return time.perf_counter() - start
+
+
+def _run(kc: Any, code: str) -> dict[str, Any]:
+    msg_id = kc.execute(code, user_expressions={"out": "json.dumps(_out)"} if "_out" in code else {})
+    reply = kc.get_shell_msg(timeout=600)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=600)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"kernel error: {reply['content'].get('evalue')}")
+    _wait_idle(kc, msg_id)
+    out = reply["content"].get("user_expressions", {}).get("out")
+    return json.loads(out["data"]["text/plain"].strip("'")) if out else {}
+
+
+def _move(kc: Any, comm_id: str, state: dict[str, Any]) -> float:
+    """Send one slider 'update' exactly as the browser does; seconds until the kernel is idle."""
+    msg = kc.session.msg("comm_msg", {"comm_id": comm_id,
+                                      "data": {"method": "update", "state": state,
+                                               "buffer_paths": []}})
+    start = time.perf_counter()
+    kc.shell_channel.send(msg)
+    _wait_idle(kc, msg["header"]["msg_id"])
+    return time.perf_counter() - start
+
+
+def _moves(kc: Any, ids: dict[str, str], n: int) -> dict[str, list[float]]:
+    lamb, noise = [], []
+    for k in range(n):
+        lamb.append(_move(kc, ids["lamb"], {"index": 1 + k % 3}))
+        time.sleep(0.1)
+    for k in range(max(3, n // 4)):
+        noise.append(_move(kc, ids["noise"], {"value": 0.05 * (1 + k % 2)}))
+        time.sleep(0.2)
+    return {"lamb": lamb, "noise": noise}
+
+
+def main() -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--moves", type=int, default=20, help="λ-slider moves per phase")
+    args = parser.parse_args()
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        _run(kc, SETUP)
+        info = _run(kc, "import json\n_out = {'build_cold': build_cold, 'build_warm': build_warm,"
+                        " 'lamb': pg.c.lamb.model_id, 'noise': pg.c.noise.model_id}")
+        idle = _moves(kc, info, args.moves)
+        _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear()\npg.play()\ntime.sleep(3)")
+        training = _moves(kc, info, args.moves)
+        stats = _run(kc, "pg.pause()\nimport json, resource\n"
+                         "_r = []\nfor _ in range(5):\n"
+                         "    _s = time.perf_counter(); pg.network.fig.canvas.draw(); _r.append(time.perf_counter() - _s)\n"
+                         "_out = {'draw': pg.draw_times, 'cpu': pg.draw_cpu_times, 'render': _r,"
+                         " 'steps': len(pg.train_loss),"
+                         " 'playing': pg.trainer.playing, 'message': pg.message,"
+                         " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}")
+        steps = _run(kc, "import time\n_t = []\nfor _ in range(5):\n"
+                         "    _s = time.perf_counter(); pg.step(1); _t.append(time.perf_counter() - _s)\n"
+                         "_out = {'step': _t}")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+    def row(name: str, values: list[float], target: str = "") -> str:
+        ms = sorted(1000 * v for v in values)
+        p90 = ms[min(len(ms) - 1, int(0.9 * len(ms)))]
+        return (f"| {name} | {len(ms)} | {statistics.median(ms):.0f} | {p90:.0f} | {max(ms):.0f} "
+                f"| {target} |")
+
+    print("| measurement | n | median ms | p90 ms | max ms | target |")
+    print("|---|---|---|---|---|---|")
+    print(f"| import + build (cold kernel) | 1 | {1000 * info['build_cold']:.0f} | | | ≤ 2000 |")
+    print(f"| build again (warm) | 1 | {1000 * info['build_warm']:.0f} | | | ≤ 2000 |")
+    print(row("λ slider answer, idle", idle["lamb"]))
+    print(row("λ slider answer, while training", training["lamb"], "≤ 200"))
+    print(row("noise slider answer (new data), idle", idle["noise"]))
+    print(row("noise slider answer (new data), while training", training["noise"], "≤ 200"))
+    print(row("UI update while training (wall)", stats["draw"], "≤ 100 (median)"))
+    print(row("UI update while training (CPU of the drawing thread)", stats["cpu"], "≤ 100 (median)"))
+    print(row("network picture render + PNG diff (ipympl, main thread)", stats["render"]))
+    print(row("one training step (event-loop chunk floor)", steps["step"]))
+    print(f"| kernel peak RSS | 1 | {stats['rss_mb']:.0f} MB | | | ≤ 1024 MB |")
+    print(f"\nsteps trained while measuring: {stats['steps']}; message: {stats['message']!r}")
+
+
+if __name__ == "__main__":
+    main()
