@@ -30,7 +30,8 @@ NB        ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
-.PHONY: help preflight install lab playground test notebooks bench clean distclean
+.PHONY: help preflight install lab playground test notebooks bench clean distclean binder \
+        binder-check badges
 
 help:
 	@echo "make lab        install (first time) and open notebooks/00_start_here.ipynb in JupyterLab"
@@ -38,6 +39,9 @@ help:
 	@echo "make test       install (first time), ruff, then pytest over tests/ and notebooks/ (nbval)"
 	@echo "make notebooks  re-execute every notebook in place (fresh kernel, top to bottom)"
 	@echo "make bench      install the bench extra (pykan) and run benchmarks/run_all.py"
+	@echo "make badges REPO=org/name [REF=tag]  point every badge and link at a fork or a course term"
+	@echo "make binder     regenerate binder/requirements.txt from the lock (after changing the lock)"
+	@echo "make binder-check  build Binder's environment from binder/ in a temp folder, nbval 00 and 02"
 	@echo "make clean      remove caches and build output (distclean also removes $(VENV))"
 
 # --- install: a venv, kanlab editable with the lock's exact versions, the python3 kernel ---------
@@ -81,6 +85,18 @@ test: install
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 	  $(PYTEST_ARGS) || exit $$?; \
 	exit $$lint
+
+# --- Binder: binder/requirements.txt comes from the lock; binder-check builds it as repo2docker does
+binder: install
+	$(PY) tools/binder.py
+
+binder-check:
+	tools/binder_check.sh
+
+# --- forks and course terms: every badge and launch link opens REPO at REF ([tool.kanlab]) ------
+badges:
+	@test -n "$(REPO)$(REF)" || { echo "usage: make badges REPO=org/name [REF=branch-or-tag]"; exit 2; }
+	python3 tools/badges.py $(if $(REPO),--repo $(REPO)) $(if $(REF),--ref $(REF))
 
 # --- maintenance ------------------------------------------------------------------------------
 # Fresh kernel per notebook, cells in order, widget state stored: execution counts come out 1..n.

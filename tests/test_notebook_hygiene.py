@@ -9,6 +9,7 @@ notebooks that pass.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -30,12 +31,24 @@ COURSE = [
     "08_solving_pdes",
     "09_kan_vs_mlp",
 ]
+
+
+def _badges_tool():
+    """tools/badges.py: the repository slug's one home ([tool.kanlab] in pyproject.toml)."""
+    spec = importlib.util.spec_from_file_location("kanlab_badges", REPO_ROOT / "tools" / "badges.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The badges point at the repository and ref of pyproject's [tool.kanlab] (`make badges`).
+_BADGES = _badges_tool()
+BINDER = _BADGES.binder_url(*_BADGES.course_setting(), "{}")
+COLAB = _BADGES.colab_url(*_BADGES.course_setting(), "{}")
 # Notebooks outside the numbered course: linked from the README (not its table), their Binder
 # badge opens them through Voila (the app alone).
 APPS = ["playground"]
-VOILA = "https://mybinder.org/v2/gh/kanlab-course/kanlab/HEAD?urlpath=voila/render/notebooks/{}.ipynb"
-BINDER = "https://mybinder.org/v2/gh/kanlab-course/kanlab/HEAD?labpath=notebooks/{}.ipynb"
-COLAB = "https://colab.research.google.com/github/kanlab-course/kanlab/blob/main/notebooks/{}.ipynb"
+VOILA = _BADGES.voila_url(*_BADGES.course_setting(), "{}")
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 
 

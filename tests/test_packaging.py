@@ -1,17 +1,20 @@
-"""The four places that name kanlab's dependencies must agree.
+"""The places that name kanlab's dependencies must agree.
 
 ``pyproject.toml`` declares them, ``requirements/lock.txt`` pins exact versions (pip
-constraints for the Makefile and CI), ``binder/environment.yml`` (Binder) and
-``environment.yml`` (local conda) install them from conda-forge. A runtime dependency missing
-from one of them, or a version that disagrees with the lock, is a course that works on one
-machine and not on the next; these tests name the package and the file.
+constraints for the Makefile and CI) and ``binder/requirements.txt`` is generated from the lock
+(``tools/binder.py``: the closure of what a student's JupyterLab needs, CPU torch). A runtime
+dependency missing from one of them, or a version that disagrees with the lock, is a course that
+works on one machine and not on the next; these tests name the package and the file.
+``make binder-check`` builds Binder's environment for real.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import stat
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -22,18 +25,17 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-tomllib = pytest.importorskip("tomllib")  # stdlib from Python 3.11
+BINDER_REQ = "binder/requirements.txt"
+# Test, benchmark and site tools: in the lock, never in Binder's environment.
+NOT_FOR_BINDER = {"pytest", "pytest-timeout", "nbval", "ruff", "hypothesis", "playwright",
+                  "coverage", "pykan", "pandas", "scikit-learn", "sphinx", "myst-nb"}
 
-# conda-forge name -> PyPI name, where they differ.
-CONDA_TO_PYPI = {
-    "pytorch-cpu": "torch",
-    "pytorch": "torch",
-    "python-graphviz": "graphviz",
-    "matplotlib-base": "matplotlib",
-}
-# conda packages with no PyPI counterpart to compare (the interpreter, pip, the dot binary).
-CONDA_ONLY = {"python", "pip", "graphviz", "nodejs"}
-ENV_FILES = ("binder/environment.yml", "environment.yml")
+
+def _load_binder_tool(repo_root: Path):
+    spec = importlib.util.spec_from_file_location("kanlab_binder_tool", repo_root / "tools" / "binder.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -51,36 +53,27 @@ def read_lock(text: str) -> dict[str, Version]:
     return pins
 
 
-def read_conda_env(text: str) -> dict[str, str | None]:
-    """A conda environment file -> {canonical PyPI-side name: pinned version or None}.
-
-    Only exact pins (``name==1.2.3``) count as versions; the ``pip:`` sub-list is skipped.
-    conda-forge names are mapped to PyPI names (``pytorch-cpu`` -> ``torch``).
-    """
-    env = yaml.safe_load(text)
-    out: dict[str, str | None] = {}
-    for dep in env.get("dependencies", []):
-        if not isinstance(dep, str):
-            continue  # the {"pip": [...]} entry
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:(==?)\s*([^\s=]+))?", dep.strip())
+def read_requirements(text: str) -> tuple[list[str], dict[str, Version]]:
+    """A pip requirements file of exact pins -> (option lines, {canonical name: version})."""
+    options, pins = [], {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("-"):
+            options.append(line)
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
         if match is None:
-            raise ValueError(f"cannot read conda dependency {dep!r}")
-        name = match[1].lower()
-        if name == "python":
-            out["python"] = match[3]
-            continue
-        if name in CONDA_ONLY:
-            continue
-        out[canonicalize_name(CONDA_TO_PYPI.get(name, name))] = (
-            match[3] if match[2] == "==" else None
-        )
-    return out
+            raise ValueError(f"requirement is not an exact pin 'name==version': {raw!r}")
+        pins[canonicalize_name(match[1])] = Version(match[2])
+    return options, pins
 
 
 def packaging_problems(
-    pyproject: dict, lock: dict[str, Version], envs: dict[str, dict[str, str | None]]
+    pyproject: dict, lock: dict[str, Version], binder: dict[str, Version]
 ) -> list[str]:
-    """Every disagreement between pyproject, the lock and the conda environment files."""
+    """Every disagreement between pyproject, the lock and Binder's requirements."""
     project = pyproject["project"]
     runtime = [Requirement(r) for r in project["dependencies"]]
     extras = [Requirement(r) for deps in project["optional-dependencies"].values() for r in deps]
@@ -93,23 +86,14 @@ def packaging_problems(
             problems.append(
                 f"{req.name}: lock pins {lock[name]}, outside pyproject's {req.specifier}"
             )
-    for path, env in envs.items():
-        for req in runtime:
-            name = canonicalize_name(req.name)
-            if name not in env:
-                problems.append(f"{req.name}: runtime dependency missing from {path}")
-            elif env[name] is None:
-                problems.append(f"{req.name}: not pinned (==) in {path}")
-        for name, version in env.items():
-            if name == "python" or version is None:
-                continue
-            if name not in lock:
-                problems.append(f"{name}: pinned in {path} but absent from the lock")
-            elif Version(version) != lock[name]:
-                problems.append(f"{name}: {path} pins {version}, the lock pins {lock[name]}")
-        python = env.get("python")
-        if python is None or not SpecifierSet(project["requires-python"]).contains(python + ".0"):
-            problems.append(f"{path}: python {python} does not meet {project['requires-python']}")
+    for req in runtime:
+        if canonicalize_name(req.name) not in binder:
+            problems.append(f"{req.name}: runtime dependency missing from {BINDER_REQ}")
+    for name, version in binder.items():
+        if name not in lock:
+            problems.append(f"{name}: pinned in {BINDER_REQ} but absent from the lock")
+        elif Version(version.public) != lock[name]:
+            problems.append(f"{name}: {BINDER_REQ} pins {version}, the lock pins {lock[name]}")
     return problems
 
 
@@ -125,18 +109,53 @@ def lock(repo_root: Path) -> dict[str, Version]:
 
 
 @pytest.fixture(scope="module")
-def envs(repo_root: Path) -> dict[str, dict[str, str | None]]:
-    return {p: read_conda_env((repo_root / p).read_text()) for p in ENV_FILES}
+def binder_req(repo_root: Path) -> tuple[list[str], dict[str, Version]]:
+    return read_requirements((repo_root / BINDER_REQ).read_text())
 
 
 # --- the real files agree ---------------------------------------------------------------------
-def test_pyproject_lock_and_environments_agree(pyproject, lock, envs) -> None:
-    assert packaging_problems(pyproject, lock, envs) == []
+def test_pyproject_lock_and_binder_agree(pyproject, lock, binder_req) -> None:
+    assert packaging_problems(pyproject, lock, binder_req[1]) == []
 
 
-def test_both_environment_files_list_the_same_conda_packages(envs) -> None:
-    binder, local = (envs[p] for p in ENV_FILES)
-    assert binder == local
+def test_binder_requirements_are_generated_from_the_lock(repo_root: Path) -> None:
+    """binder/requirements.txt is exactly what tools/binder.py makes of the lock (re-run
+    `make binder` after changing the lock or the extras)."""
+    tool = _load_binder_tool(repo_root)
+    try:
+        text = tool.render(tomllib.loads((repo_root / "pyproject.toml").read_text()),
+                           (repo_root / "requirements/lock.txt").read_text(),
+                           (repo_root / "binder/runtime.txt").read_text())
+    except metadata.PackageNotFoundError as err:
+        pytest.skip(f"this environment lacks {err}: the closure is read from installed metadata")
+    assert (repo_root / BINDER_REQ).read_text() == text, "run `make binder`"
+
+
+def test_binder_gets_cpu_torch_and_no_test_tools(binder_req) -> None:
+    options, pins = binder_req
+    assert options == ["--extra-index-url https://download.pytorch.org/whl/cpu"]
+    assert pins["torch"].local == "cpu"
+    assert NOT_FOR_BINDER.isdisjoint(pins), sorted(NOT_FOR_BINDER & set(pins))
+    assert {"jupyterlab", "ipykernel", "ipywidgets", "ipympl"} <= set(pins)
+
+
+def test_binder_is_built_from_pip_files_only(pyproject, repo_root: Path) -> None:
+    """repo2docker prefers binder/environment.yml (or Pipfile, ...) over requirements.txt."""
+    binder = repo_root / "binder"
+    assert sorted(p.name for p in binder.iterdir()) == [
+        "apt.txt", "postBuild", "requirements.txt", "runtime.txt"]
+    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"  # the lock's Python
+    assert SpecifierSet(pyproject["project"]["requires-python"]).contains("3.11")
+    assert "graphviz" in (binder / "apt.txt").read_text().split()
+
+
+def test_local_conda_environment_installs_from_the_lock(repo_root: Path) -> None:
+    env = yaml.safe_load((repo_root / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps and "graphviz" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict))
+    assert "-c requirements/lock.txt" in pip and "-e .[dev]" in pip
+    assert [c for c in env["channels"] if c != "nodefaults"] == ["conda-forge"]
 
 
 def test_lock_pins_the_cpu_torch_this_course_is_tested_with(lock) -> None:
@@ -235,12 +254,6 @@ def test_binder_postbuild_installs_kanlab_without_touching_dependencies(repo_roo
     assert post.stat().st_mode & stat.S_IXUSR, "postBuild must be executable"
 
 
-def test_environment_files_use_conda_forge_only(repo_root: Path) -> None:
-    for path in ENV_FILES:
-        channels = yaml.safe_load((repo_root / path).read_text())["channels"]
-        assert [c for c in channels if c != "nodefaults"] == ["conda-forge"], path
-
-
 def test_ci_runs_the_readme_test_command(repo_root: Path) -> None:
     readme = (repo_root / "README.md").read_text()
     ci = (repo_root / ".ci" / "run").read_text()
@@ -249,70 +262,105 @@ def test_ci_runs_the_readme_test_command(repo_root: Path) -> None:
     assert "set -euo pipefail" in ci
     assert os.access(repo_root / ".ci" / "run", os.X_OK)
     assert ".ci/run" in workflow
+    assert "make binder-check" in ci  # Binder's environment is built and tested in CI
+    assert "PIP_EXTRA_INDEX_URL" not in workflow  # the Makefile's CPU index default serves both
 
 
 # --- the checker itself catches what it claims to ----------------------------------------------
-def _toy() -> tuple[dict, dict[str, Version], dict[str, dict[str, str | None]]]:
+def _toy() -> tuple[dict, dict[str, Version], dict[str, Version]]:
     pyproject = {
         "project": {
-            "requires-python": ">=3.10",
+            "requires-python": ">=3.11",
             "dependencies": ["torch>=2.2,<3", "numpy", "graphviz"],
             "optional-dependencies": {"dev": ["pytest"]},
         }
     }
     lock = read_lock("# pins\ntorch==2.13.0\nnumpy==2.4.6\ngraphviz==0.21\npytest==9.2.0\n")
-    env_text = (
-        "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - graphviz\n"
-        "  - pytorch-cpu==2.13.0\n  - numpy==2.4.6\n  - python-graphviz==0.21\n"
-        "  - pip:\n      - -e .\n"
+    _, binder = read_requirements(
+        "--extra-index-url https://x\ntorch==2.13.0+cpu\nnumpy==2.4.6\ngraphviz==0.21\n"
     )
-    return pyproject, lock, {"env.yml": read_conda_env(env_text)}
+    return pyproject, lock, binder
 
 
 def test_checker_accepts_a_consistent_set() -> None:
     assert packaging_problems(*_toy()) == []
 
 
-def test_checker_maps_conda_names_and_skips_the_dot_binary() -> None:
-    env = _toy()[2]["env.yml"]
-    assert env == {"python": "3.11", "torch": "2.13.0", "numpy": "2.4.6", "graphviz": "0.21"}
-
-
-def test_checker_reports_a_runtime_dependency_missing_from_an_environment() -> None:
-    pyproject, lock, envs = _toy()
-    del envs["env.yml"]["numpy"]
-    assert packaging_problems(pyproject, lock, envs) == [
-        "numpy: runtime dependency missing from env.yml"
+def test_checker_reports_a_runtime_dependency_missing_from_binder() -> None:
+    pyproject, lock, binder = _toy()
+    del binder["numpy"]
+    assert packaging_problems(pyproject, lock, binder) == [
+        f"numpy: runtime dependency missing from {BINDER_REQ}"
     ]
 
 
 def test_checker_reports_a_pin_that_disagrees_with_the_lock() -> None:
-    pyproject, lock, envs = _toy()
-    envs["env.yml"]["torch"] = "2.12.0"
-    assert packaging_problems(pyproject, lock, envs) == [
-        "torch: env.yml pins 2.12.0, the lock pins 2.13.0"
+    pyproject, lock, binder = _toy()
+    binder["torch"] = Version("2.12.0+cpu")
+    assert packaging_problems(pyproject, lock, binder) == [
+        f"torch: {BINDER_REQ} pins 2.12.0+cpu, the lock pins 2.13.0"
     ]
 
 
-def test_checker_reports_unpinned_and_unlocked_dependencies() -> None:
-    pyproject, lock, envs = _toy()
-    envs["env.yml"]["numpy"] = None
+def test_checker_reports_unlocked_dependencies() -> None:
+    pyproject, lock, binder = _toy()
     del lock["pytest"]
-    assert packaging_problems(pyproject, lock, envs) == [
+    binder["six"] = Version("1.17.0")
+    assert packaging_problems(pyproject, lock, binder) == [
         "pytest: declared in pyproject.toml but not pinned in the lock",
-        "numpy: not pinned (==) in env.yml",
+        f"six: pinned in {BINDER_REQ} but absent from the lock",
     ]
 
 
 def test_checker_reports_a_lock_outside_the_declared_range() -> None:
-    pyproject, lock, envs = _toy()
+    pyproject, lock, binder = _toy()
     lock["torch"] = Version("3.0.0")
-    envs["env.yml"]["torch"] = "3.0.0"
-    assert packaging_problems(pyproject, lock, envs) == [
+    binder["torch"] = Version("3.0.0")
+    assert packaging_problems(pyproject, lock, binder) == [
         "torch: lock pins 3.0.0, outside pyproject's <3,>=2.2"
     ]
+
+
+def test_binder_closure_follows_extras_and_markers(repo_root: Path) -> None:
+    tool = _load_binder_tool(repo_root)
+    graph = {
+        "a": ["b", "c[fast]", "d; python_version < '3.11'", "e; extra == 'docs'"],
+        "b": [], "c": ["f; extra == 'fast'", "g; extra == 'slow'"], "d": [], "e": [], "f": [],
+        "g": [],
+    }  # fmt: skip
+    env = tool.marker_environment("3.11")
+    assert tool.closure([Requirement("a")], env, graph.__getitem__) == {"a", "b", "c", "f"}
+    assert tool.closure([Requirement("a[docs]")], env, graph.__getitem__) == {"a", "b", "c", "e", "f"}
+    assert tool.closure([Requirement("a")], tool.marker_environment("3.10"), graph.__getitem__) == {
+        "a", "b", "c", "d", "f"}
 
 
 def test_lock_reader_rejects_loose_pins() -> None:
     with pytest.raises(ValueError, match="exact pin"):
         read_lock("numpy>=2\n")
+    with pytest.raises(ValueError, match="exact pin"):
+        read_requirements("numpy>=2\n")
+
+
+def test_badges_rewrite_every_link_and_back(repo_root: Path) -> None:
+    """`make badges REPO=... REF=...` moves every link kind, and moving back restores the text."""
+    spec = importlib.util.spec_from_file_location("kanlab_badges", repo_root / "tools" / "badges.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    old, new = ("kanlab-course/kanlab", "main"), ("Some-One/fork", "v2026.1")
+    text = (
+        f"[b]({tool.binder_url(*old, '00_x')}) [c]({tool.colab_url(*old, '00_x')})\n"
+        '%pip install -q "kanlab @ git+https://github.com/kanlab-course/kanlab"\n'
+        "https://github.com/kanlab-course/kanlab/actions https://github.com/kanlab-course/kanlab2\n"
+        f"{tool.site_url(old[0])}\n"
+    )
+    out = tool.rewrite(text, old, new)
+    assert tool.binder_url(*new, "00_x") in out and tool.colab_url(*new, "00_x") in out
+    assert "git+https://github.com/Some-One/fork@v2026.1\"" in out
+    assert "https://github.com/Some-One/fork/actions" in out
+    assert "https://github.com/kanlab-course/kanlab2" in out  # another repository: untouched
+    assert "https://some-one.github.io/fork/" in out
+    assert tool.rewrite(out, new, old) == text
+    pyproject = '[tool.kanlab]\nrepo = "a/b"\nref = "main"\n\n[tool.x]\nref = "keep"\n'
+    assert tool.set_course(pyproject, "c/d", "v1") == pyproject.replace('"a/b"', '"c/d"').replace(
+        'ref = "main"', 'ref = "v1"')
