@@ -37,7 +37,7 @@ from kanlab.widgets import Playground
 pg = Playground()
 build_cold = time.perf_counter() - t0
 t0 = time.perf_counter(); Playground(); build_warm = time.perf_counter() - t0
-pg.draw_times.clear()
+pg.draw_times.clear(); pg.draw_cpu_times.clear()
 """
 
 
@@ -97,7 +97,7 @@ def main() -> None:
         info = _run(kc, "import json\n_out = {'build_cold': build_cold, 'build_warm': build_warm,"
                         " 'lamb': pg.c.lamb.model_id, 'noise': pg.c.noise.model_id}")
         idle = _moves(kc, info, args.moves)
-        _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear()\npg.play()\ntime.sleep(3)")
+        _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear(); pg.draw_cpu_times.clear()\npg.play()\ntime.sleep(3)")
         training = _moves(kc, info, args.moves)
         stats = _run(kc, "pg.pause()\nimport json, resource\n"
                          "_r = []\nfor _ in range(5):\n"
