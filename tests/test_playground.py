@@ -21,6 +21,7 @@ def pg() -> Playground:
     app.pause()
 
 
+@pytest.mark.slow
 def test_step_30_lowers_the_loss(pg: Playground) -> None:
     pg.step(1)
     first = pg.train_loss[-1]
@@ -114,6 +115,7 @@ def test_sizes_out_of_range_give_a_message(pg: Playground, hidden: str, ok: bool
         assert "hidden layers" in pg.message and pg.model.width == [2, 5, 1]
 
 
+@pytest.mark.slow
 def test_snap_and_unsnap_change_the_model_as_shown(pg: Playground) -> None:
     pg.step(20)
     pg.select_edge(0, 0, 1)
@@ -138,6 +140,7 @@ def test_snap_and_unsnap_change_the_model_as_shown(pg: Playground) -> None:
         torch.testing.assert_close(pg.model(x), before)
 
 
+@pytest.mark.slow
 def test_prune_changes_the_model_and_the_drawing() -> None:
     pg = Playground(preset="exp(sin(πx) + y²)", n_train=300, canvas="image")
     pg.c.lamb.value = 0.003
@@ -150,6 +153,7 @@ def test_prune_changes_the_model_and_the_drawing() -> None:
     assert pg.c.hidden.value == str(pg.model.width[1])
 
 
+@pytest.mark.slow
 def test_formula_appears_once_every_edge_is_symbolic() -> None:
     pg = Playground(preset="x·y", hidden=(2,), n_train=300, canvas="image")
     pg.step(30)
