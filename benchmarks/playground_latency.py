@@ -30,7 +30,10 @@ import time
 from typing import Any
 
 SETUP = """
-import time, resource, torch
+import time, resource
+t0 = time.perf_counter()
+import torch, kanlab
+import_torch = time.perf_counter() - t0
 torch.set_num_threads(1)
 t0 = time.perf_counter()
 from kanlab.widgets import Playground
@@ -94,7 +97,7 @@ def main() -> None:
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         _run(kc, SETUP)
-        info = _run(kc, "import json\n_out = {'build_cold': build_cold, 'build_warm': build_warm,"
+        info = _run(kc, "import json\n_out = {'import_torch': import_torch, 'build_cold': build_cold, 'build_warm': build_warm,"
                         " 'lamb': pg.c.lamb.model_id, 'noise': pg.c.noise.model_id}")
         idle = _moves(kc, info, args.moves)
         _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear(); pg.draw_cpu_times.clear()\npg.play()\ntime.sleep(3)")
@@ -121,7 +124,8 @@ def main() -> None:
 
     print("| measurement | n | median ms | p90 ms | max ms | target |")
     print("|---|---|---|---|---|---|")
-    print(f"| import + build (cold kernel) | 1 | {1000 * info['build_cold']:.0f} | | | ≤ 2000 |")
+    print(f"| import torch + kanlab (before the app) | 1 | {1000 * info['import_torch']:.0f} | | | |")
+    print(f"| import kanlab.widgets + build (cold kernel) | 1 | {1000 * info['build_cold']:.0f} | | | ≤ 2000 |")
     print(f"| build again (warm) | 1 | {1000 * info['build_warm']:.0f} | | | ≤ 2000 |")
     print(row("λ slider answer, idle", idle["lamb"]))
     print(row("λ slider answer, while training", training["lamb"], "≤ 200"))
