@@ -21,7 +21,9 @@ derivatives are exact: when the backward pass is itself recorded (``create_graph
 differentiates a recomputation with ordinary torch ops, and ``ordinary_graph()`` builds that
 ordinary graph from the start (what ``kanlab.pde`` does for Laplacians). ``KANLayer`` uses
 ``spline_linear`` in its forward pass and ``spline_linear_l1`` when training with the sparsity
-penalty (07_interpretability).
+penalty (07_interpretability). Inside ``torch.compile`` or a ``torch.func`` transform the layer
+is built from the ordinary ops of ``kanlab.edge_ops`` instead (the C kernels take raw pointers a
+compiler cannot see, and the caches are keyed on tensor identity), so compiled equals eager.
 Introduced in 05_vectorized_kan.
 """
 
