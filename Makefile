@@ -31,7 +31,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
 .PHONY: help preflight install lab playground test notebooks bench clean distclean binder \
-        binder-check badges
+        binder-check badges site
 
 help:
 	@echo "make lab        install (first time) and open notebooks/00_start_here.ipynb in JupyterLab"
@@ -39,6 +39,7 @@ help:
 	@echo "make test       install (first time), ruff, then pytest over tests/ and notebooks/ (nbval)"
 	@echo "make notebooks  re-execute every notebook in place (fresh kernel, top to bottom)"
 	@echo "make bench      install the bench extra (pykan) and run benchmarks/run_all.py"
+	@echo "make site       build the course website into build/site (Sphinx + myst-nb, no execution)"
 	@echo "make badges REPO=org/name [REF=tag]  point every badge and link at a fork or a course term"
 	@echo "make binder     regenerate binder/requirements.txt from the lock (after changing the lock)"
 	@echo "make binder-check  build Binder's environment from binder/ in a temp folder, nbval 00 and 02"
@@ -60,7 +61,7 @@ $(PY): | preflight
 # TORCH_ARGS: "--extra-index-url $(TORCH_INDEX)" when that index answers, else nothing.
 TORCH_ARGS = $$($(PY) tools/torch_index.py "$(TORCH_INDEX)")
 $(STAMP): pyproject.toml $(LOCK) kanlab/_cbasis.c kanlab/_cbasis_impl.h | $(PY)
-	$(PY) -m pip install --quiet $(TORCH_ARGS) $(PIP_ARGS) -c $(LOCK) -e ".[dev]"
+	$(PY) -m pip install --quiet $(TORCH_ARGS) $(PIP_ARGS) -c $(LOCK) -e ".[dev,docs]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
 	@touch $@
 
@@ -85,6 +86,13 @@ test: install
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 	  $(PYTEST_ARGS) || exit $$?; \
 	exit $$lint
+
+# --- the course website: the notebooks' committed outputs (not re-run), docs/, the API from
+# docstrings; build/site/index.html. tests/test_site.py builds it and opens it in a browser.
+SITE ?= build/site
+site: install
+	$(VENV)/bin/sphinx-build -q -b html -c docs -d build/site-doctrees . $(SITE)
+	@echo "site: $(SITE)/index.html"
 
 # --- Binder: binder/requirements.txt comes from the lock; binder-check builds it as repo2docker does
 binder: install
