@@ -364,3 +364,18 @@ def test_badges_rewrite_every_link_and_back(repo_root: Path) -> None:
     pyproject = '[tool.kanlab]\nrepo = "a/b"\nref = "main"\n\n[tool.x]\nref = "keep"\n'
     assert tool.set_course(pyproject, "c/d", "v1") == pyproject.replace('"a/b"', '"c/d"').replace(
         'ref = "main"', 'ref = "v1"')
+
+
+def test_release_files_name_this_version_and_repository(repo_root: Path) -> None:
+    import kanlab
+
+    citation = yaml.safe_load((repo_root / "CITATION.cff").read_text(encoding="utf-8"))
+    repo = tomllib.loads((repo_root / "pyproject.toml").read_text())["tool"]["kanlab"]["repo"]
+    assert citation["version"] == kanlab.__version__
+    assert citation["repository-code"] == f"https://github.com/{repo}"
+    assert f"## {kanlab.__version__}" in (repo_root / "CHANGELOG.md").read_text(encoding="utf-8")
+    contributing = (repo_root / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert "make notebooks NB=" in contributing and "make badges" in contributing
+    hooks = yaml.safe_load((repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    ids = {h["id"] for r in hooks["repos"] for h in r["hooks"]}
+    assert {"ruff", "check-added-large-files", "notebook-hygiene"} <= ids
