@@ -307,13 +307,24 @@ def test_dashboard_stop_button_and_background() -> None:
 
     ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
     dash = TrainingDashboard(show_network=False)
-    dash.stop_button.click()
-    history = model.fit(ds, opt="Adam", steps=30, callback=dash, progress=False)
-    assert len(history["train_loss"]) == 1 and dash.stop_requested
+    dash.stop_button.click()  # nothing is training: no stale "stop requested" for a later fit
+    assert not dash.stop_requested and "nothing is training" in dash.status.value
+
+    def click_at_step_3(model, step, history):
+        if step == 3:
+            dash.stop_button.click()
+        return dash(model, step, history)
+
+    history = model.fit(ds, opt="Adam", steps=30, callback=click_at_step_3, progress=False)
+    assert len(history["train_loss"]) == 4 and dash.stop_requested
+    dash.finish()
+    assert "stopped by the Stop button after step 4" in dash.status.value
+    assert not dash.stop_requested  # the next fit runs in full
     dash2 = TrainingDashboard(show_network=False)
     thread = dash2.fit(model, ds, background=True, opt="Adam", steps=6)
     thread.join(timeout=60)
     assert len(dash2.history["train_loss"]) == 6 == len(dash2.train_loss)
+    assert "finished after step 6" in dash2.status.value
     with pytest.raises(ValueError, match="min_interval must be"):
         TrainingDashboard(min_interval=-1)
     with pytest.raises(ValueError, match=r"max_draw_fraction must be in \(0, 1\]"):
@@ -372,18 +383,27 @@ def test_edge_inspector_ranks_and_snaps() -> None:
     model = KAN([2, 1], grid=5, k=3, seed=0)
     model.fit(ds, steps=10, progress=False)
     x = ds["train_input"]
-    w = EdgeInspector(model, x, top_k=2, lib=["x", "x^2", "sin"])
+    w = EdgeInspector(model, x, top_k=2, lib=["x", "x^2", "sin"], precompute=False)
     assert len(w.suggestions) == 2 and w.candidate_dropdown.options[0] == w.suggestions[0].name
     assert w.suggestions[0].name == "sin" and w.suggestions[0].r2 > 0.99
     np.testing.assert_allclose(w.sample_dots.get_xdata(), x[:, 0].numpy())
     w.i_slider.value = 1
     assert w.i == 1 and w.suggestions[0].name == "x^2" and "x^2" in w.table.value
     y_before = model(x).detach().clone()
+    png = w.view.value
     w.snap_button.click()
     assert w.is_symbolic() and "snapped to <b>x^2</b>" in w.readout.value
-    assert torch.allclose(model(x), y_before, atol=0.05)  # the snap keeps the function
+    assert torch.allclose(w.model(x), y_before, atol=0.05)  # the snap keeps the function
+    # finding 6: the picture shows the snapped edge, the readout the effect on the model
+    assert w.now_dots.get_visible() and w.view.value != png
+    np.testing.assert_allclose(w.now_dots.get_ydata(), w.edge_now())
+    assert f"RMS {w.output_change():.2e}" in w.readout.value and w.output_change() > 0
+    assert not model.layers[0].sym_mask.any()  # the widget has its own model
+    png = w.view.value
     w.clear_button.click()
     assert not w.is_symbolic() and w.last_error is None
+    assert not w.now_dots.get_visible() and w.view.value != png
+    assert "RMS 0.00e+00" in w.readout.value
     with pytest.raises(ValueError, match=r"x must be a tensor of shape \(batch, 2\)"):
         EdgeInspector(model, x[:, :1])
 
@@ -434,7 +454,8 @@ def test_edge_inspector_layer_switch_ranks_once(monkeypatch: pytest.MonkeyPatch)
 
     ds = _tiny_dataset()
     model = KAN([2, 3, 1], grid=3, k=3, seed=0)
-    w = EdgeInspector(model, ds["train_input"], l=0, i=1, j=2, top_k=1, lib=["x", "sin"])
+    w = EdgeInspector(model, ds["train_input"], l=0, i=1, j=2, top_k=1, lib=["x", "sin"],
+                      precompute=False)
     calls = []
     original = kanlab.symbolic.suggest_symbolic
     monkeypatch.setattr(kanlab.symbolic, "suggest_symbolic",
@@ -582,3 +603,56 @@ def test_ka_composer_log_of_negatives_and_reachable_targets() -> None:
             for slot, name in enumerate(term):
                 w.term_dropdowns[q][slot].value = name
         assert w.max_error() < 1e-12 and "exact" in w.readout.value, preset
+
+
+def test_edge_inspector_own_model_and_background_ranking() -> None:
+    """Finding 6: a later auto_symbolic on the notebook's model leaves the widget's edges as
+    splines; every edge is ranked in the background, so switching edges draws from the cache."""
+    import kanlab.symbolic
+    from kanlab.model import KAN
+    from kanlab.widgets import EdgeInspector
+
+    ds = _tiny_dataset()
+    model = KAN([2, 1], grid=5, k=3, seed=0)
+    model.fit(ds, steps=10, progress=False)
+    w = EdgeInspector(model, ds["train_input"], top_k=2, lib=["x", "x^2", "sin"],
+                      y=ds["train_label"])
+    for i in range(2):
+        model.fix_symbolic(0, i, 0, "x") if hasattr(model, "fix_symbolic") else \
+            kanlab.symbolic.fix_symbolic(model, 0, i, 0, "x")
+    assert model.layers[0].sym_mask.all() and not w.model.layers[0].sym_mask.any()
+    w._thread.join(timeout=120)
+    assert len(w._cache) == 2  # both edges ranked
+    calls = []
+    original = kanlab.symbolic.suggest_symbolic
+    kanlab.symbolic.suggest_symbolic = lambda *a, **kw: calls.append(a) or original(*a, **kw)
+    try:
+        w.i_slider.value = 1
+    finally:
+        kanlab.symbolic.suggest_symbolic = original
+    assert calls == [] and w.suggestions[0].name == "x^2" and "RMSE to y" in w.readout.value
+    assert_readable(w.fig)
+
+
+def test_dashboard_rate_is_over_recent_steps_and_log_ticks_are_readable() -> None:
+    """Finding 5 (steps/s over the running fit, not since creation) and 8 (log tick labels)."""
+    import time
+
+    from kanlab.model import KAN
+    from kanlab.widgets import TrainingDashboard
+
+    ds, model = _tiny_dataset(), KAN([2, 1], grid=3, k=3, seed=0)
+    dash = TrainingDashboard(every=1, min_interval=0.0, show_network=False, max_draw_fraction=1.0)
+    dash._t0 -= 3600  # an hour idle since the dashboard was made
+    t0 = time.perf_counter()
+    dash.fit(model, ds, opt="Adam", lr=0.05, steps=12)
+    real = 12 / (time.perf_counter() - t0)
+    assert dash.steps_per_second() > 0.3 * real  # idle time no longer counts
+    for span in ((0.5, 0.6), (1e-3, 1.0), (2e-4, 3e-4)):
+        dash.train_loss = list(np.geomspace(*span, 30))
+        dash.test_loss = list(np.geomspace(*span, 30))
+        dash.draw()
+        assert_readable(dash.fig)
+        labelled = [t for t in dash.ax.yaxis.get_major_ticks()
+                    if dash.ax.get_ylim()[0] <= t.get_loc() <= dash.ax.get_ylim()[1]]
+        assert len(labelled) >= 2

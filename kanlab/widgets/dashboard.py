@@ -7,18 +7,60 @@ that it never dominates training, and the network picture (``kanlab.plotting.plo
 refreshed only every ``network_every`` steps. Several fits in a row (a grid-extension schedule)
 append to the same curves, each new fit marked by a vertical line.
 
-About the stop button: a click reaches Python only when the kernel is free to read it. Use
-``dashboard.fit(model, dataset, background=True, ...)`` to train in a thread (the cell returns
-at once and Stop works); in a blocking ``model.fit`` use the notebook's interrupt button.
+About the stop button: a click is a comm message, and a kernel busy running the training cell
+reads its messages only when the cell ends. On ipykernel ≥ 7 (kernel subshells) the dashboard
+routes its Stop button's messages to a subshell of its own, whose thread handles the click while
+the cell trains, so Stop works in a plain synchronous ``model.fit(..., callback=dashboard)`` or
+``dashboard.fit(...)``. Elsewhere use ``dashboard.fit(..., background=True)`` (training in a
+thread, the cell returns at once) or the notebook's interrupt button. ``stop_in_cell`` says
+which applies. The steps/s figure is over the last ``RATE_WINDOW`` steps of the running fit.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from kanlab.widgets._base import WidgetBase, check_int, figure_png, new_figure, resolve_canvas
+
+RATE_WINDOW = 20  # steps/s is measured over the last this many steps
+
+
+def _route_to_subshell(widget: Any) -> bool:
+    """Have the frontend's messages for ``widget`` handled on a kernel subshell's thread.
+
+    ipykernel ≥ 7 routes a comm's incoming messages to the subshell that last published on it
+    (``comm._reply_subshell_id``); a fresh subshell thread is free while the main shell runs a
+    cell. Returns False (nothing changed) outside such a kernel.
+    """
+    try:
+        from ipykernel.kernelbase import Kernel
+
+        if not Kernel.initialized():
+            return False
+        kernel = Kernel.instance()
+        channel = getattr(kernel, "shell_channel_thread", None)
+        comm = getattr(widget, "comm", None)
+        if not getattr(kernel, "_supports_kernel_subshells", False) or channel is None or comm is None:
+            return False
+        made: dict[str, str] = {}
+        done = threading.Event()
+
+        def create() -> None:  # the manager creates subshells on the shell channel's thread
+            try:
+                made["id"] = channel.manager._create_subshell()
+            finally:
+                done.set()
+
+        channel.io_loop.add_callback(create)
+        if not done.wait(5) or "id" not in made:
+            return False
+        comm._reply_subshell_id = made["id"]
+        return True
+    except Exception:  # any other kernel: Stop works with background=True
+        return False
 
 
 class TrainingDashboard(WidgetBase):
@@ -59,6 +101,11 @@ class TrainingDashboard(WidgetBase):
         (self.train_line,) = self.ax.plot([], [], "-", color="#0072B2", label="train RMSE")
         (self.test_line,) = self.ax.plot([], [], "--", color="#D55E00", label="test RMSE")
         self.ax.set_yscale("log")
+        from matplotlib.ticker import LogLocator, NullFormatter
+
+        # labels on powers of ten only (the limits always span one, see draw): no crowding
+        self.ax.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+        self.ax.yaxis.set_minor_formatter(NullFormatter())
         self.ax.set_xlabel("step")
         self.ax.set_ylabel("RMSE (log scale)")
         self.ax.set_title("training", fontsize=10)
@@ -69,6 +116,8 @@ class TrainingDashboard(WidgetBase):
         self.stop_button = W.Button(description="Stop", button_style="danger",
                                     tooltip="stop training after the current step", icon="stop")
         self.stop_button.on_click(self._wrap(lambda _: self.request_stop()))
+        #: True when a Stop click is handled even while the training cell runs (see above).
+        self.stop_in_cell = _route_to_subshell(self.stop_button)
         self.status = W.HTML("waiting for the first step …")
         self.network_view = W.Image(format="png", layout=W.Layout(max_width="100%"))
         self.network_note = W.HTML()
@@ -96,12 +145,33 @@ class TrainingDashboard(WidgetBase):
         self._last_draw = -float("inf")
         self._last_drawn_step = -1
         self._t0 = time.perf_counter()
+        self._step_times: deque[float] = deque(maxlen=RATE_WINDOW)
+        self.running = False
         self._fit_lines: list[Any] = []
 
     def request_stop(self) -> None:
         """Ask the running fit to stop after its current step (the Stop button)."""
+        if not self.running:
+            self.status.value = "nothing is training: Stop acts on the next step of a running fit"
+            return
         self.stop_requested = True
         self.status.value = "<b>stop requested</b> — finishing the current step"
+
+    def steps_per_second(self) -> float:
+        """Training speed over the last ``RATE_WINDOW`` steps of the current fit (0 before 2)."""
+        t = self._step_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) >= 2 and t[-1] > t[0] else 0.0
+
+    def finish(self) -> None:
+        """The fit has returned: final draw, and a status that says how it ended."""
+        self.running = False
+        n = len(self.train_loss)
+        how = "stopped by the Stop button" if self.stop_requested else "finished"
+        if n:
+            self.status.value = (f"{how} after step {n} &nbsp;·&nbsp; train RMSE "
+                                 f"{self.train_loss[-1]:.3e} &nbsp;·&nbsp; test RMSE "
+                                 f"{self.test_loss[-1]:.3e}")
+        self.stop_requested = False
 
     # ----- the callback ---------------------------------------------------------------------------
     def __call__(self, model: Any, step: int, history: dict[str, list[float]]) -> bool:
@@ -109,6 +179,9 @@ class TrainingDashboard(WidgetBase):
         t_start = time.perf_counter()
         if step == 0:
             self.fit_starts.append(len(self.train_loss))
+            self._step_times.clear()
+        self.running = True
+        self._step_times.append(t_start)
         self.train_loss.append(float(history["train_loss"][-1]))
         self.test_loss.append(float(history["test_loss"][-1]))
         n = len(self.train_loss)
@@ -139,8 +212,9 @@ class TrainingDashboard(WidgetBase):
         self._fit_lines = [self.ax.axvline(s + 0.5, color="0.6", lw=0.8, ls=":")
                            for s in self.fit_starts[1:]]
         values = np.array([v for v in self.train_loss + self.test_loss if v > 0 and np.isfinite(v)])
-        if values.size:
-            self.ax.set_ylim(values.min() / 1.5, values.max() * 1.5)
+        if values.size:  # widened to whole decades: at least two labelled ticks, never crowded
+            lo, hi = np.log10(values.min() / 1.5), np.log10(values.max() * 1.5)
+            self.ax.set_ylim(10 ** np.floor(lo), 10 ** max(np.ceil(hi), np.floor(lo) + 1))
         self.ax.set_xlim(0, max(10, n + 1))
         self.redraw(full=True)
         if model is not None and self.show_network and (
@@ -150,7 +224,7 @@ class TrainingDashboard(WidgetBase):
         self._last_drawn_step, self._last_draw = n - 1, time.perf_counter()
         self.draw_count += 1
         self.draw_seconds += time.perf_counter() - t0
-        rate = n / max(time.perf_counter() - self._t0, 1e-9)
+        rate = self.steps_per_second()
         self.status.value = (f"step {n} &nbsp;·&nbsp; train RMSE {self.train_loss[-1]:.3e} "
                              f"&nbsp;·&nbsp; test RMSE {self.test_loss[-1]:.3e} &nbsp;·&nbsp; "
                              f"{rate:.1f} steps/s")
@@ -189,6 +263,8 @@ class TrainingDashboard(WidgetBase):
             except Exception as err:
                 self.show_error(err)
                 raise
+            finally:
+                self.finish()
 
         if not background:
             run()

@@ -148,7 +148,8 @@ class PDEViewer(WidgetBase):
         self.image_err.set_data(log_err)
         self.marker.set_xdata([self.step, self.step])
         self.readout.value = (
-            f"<b>{self.label}</b>, step {self.step} (snapshot {self.index + 1}/{len(self.history.snapshots)}): "
+            f"<b>{self.label}</b>, step {self.step} "
+            f"(snapshot {self.index} of 0–{len(self.history.snapshots) - 1}): "
             f"{_METRIC_NAMES[self.metric]} = {self.metric_at_step():.2e}"
         )
 
