@@ -208,12 +208,12 @@ def test_reset_is_clean(pg: Playground) -> None:
         torch.testing.assert_close(value, fresh[key])
 
 
-def test_the_app_builds_in_under_two_seconds() -> None:
-    Playground(canvas="image")  # imports and first-use caches
-    start = time.process_time()
+def test_the_app_builds() -> None:
+    """The app builds with its default (ipympl) canvas; the ≤ 2 s build target is measured in a
+    real kernel by benchmarks/playground_latency.py (timing targets live in benchmarks/)."""
     pg = Playground()
-    assert time.process_time() - start < 2.0
     assert pg.network.mode == "ipympl"
+    assert pg.model is not None and pg.train_loss == [] and pg.message_kind != "error"
     import matplotlib
 
     assert matplotlib.get_backend().lower() == "agg"  # ipympl's import left the backend alone
