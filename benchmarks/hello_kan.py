@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(C.markdown_table(["library", f"recovered (of {n_seeds} seeds)"], [[lib, counts[lib]] for lib in libs]))
     summary = [{"benchmark": "hello_kan", "metric": f"exp(sin πx₁ + x₂²) recovered, seeds 0–{n_seeds - 1}",
-                "kanlab": f"{counts['kanlab']}/{n_seeds}",
+                "kanlab": f"{counts['kanlab']}/{n_seeds}" if "kanlab" in counts else "-",
                 "reference": f"pykan {counts['pykan']}/{n_seeds}" if "pykan" in counts else "-",
                 "note": "pykan's tutorial recipe typed unchanged, float64"}]
     C.write_results("hello_kan", "hello-KAN recipe: law recovered", {"headers": headers, "rows": rows}, summary)
