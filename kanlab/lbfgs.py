@@ -3,8 +3,10 @@
 ``torch.optim.LBFGS`` only stores a curvature pair (s, y) when ``yᵀs > 1e-10``. Near the
 accuracy KANs reach (MSE ~ 1e-8 and below) every pair is smaller than that, so the
 quasi-Newton memory freezes and L-BFGS decays to steepest descent with a line search. This
-optimiser is the same algorithm (two-loop recursion + strong-Wolfe line search, reusing
-torch's line search) with the threshold ``tolerance_ys`` exposed. Two more differences: a step
+optimiser is the same algorithm (two-loop recursion + strong-Wolfe line search) with the
+threshold ``tolerance_ys`` exposed. The line search is torch's private one when it has the
+signature tested here (torch 2.13: the same iterates as torch), else kanlab's own
+(``kanlab.line_search``, Nocedal & Wright Alg. 3.5/3.6), so a torch upgrade cannot break it. Two more differences: a step
 whose loss or gradient is not finite is rejected (the parameters go back to the last finite
 iterate, with one warning per optimiser), and ``state_dict()`` holds only tensors and numbers, so
 it loads with ``torch.load(weights_only=True)``. Used by ``kanlab.train.fit`` and
@@ -13,6 +15,7 @@ it loads with ``torch.load(weights_only=True)``. Used by ``kanlab.train.fit`` an
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Iterable
@@ -20,9 +23,28 @@ from typing import Any
 
 import torch
 
-# torch's strong-Wolfe line search is private API; tests/test_torch_paths.py checks that it still
-# exists and satisfies the strong Wolfe conditions, so a torch upgrade that changes it fails there.
-from torch.optim.lbfgs import _strong_wolfe
+from kanlab.line_search import strong_wolfe
+
+
+def _torch_strong_wolfe() -> Callable[..., tuple] | None:
+    """torch's private strong-Wolfe line search, when it has the signature kanlab was tested with.
+
+    Private API (torch 2.13 tested): a release that renames it or changes its arguments makes
+    ``LBFGS`` fall back to kanlab's own :func:`kanlab.line_search.strong_wolfe` instead of failing.
+    """
+    try:
+        from torch.optim.lbfgs import _strong_wolfe
+    except ImportError:
+        return None
+    try:
+        names = list(inspect.signature(_strong_wolfe).parameters)
+    except (TypeError, ValueError):
+        return None
+    return _strong_wolfe if names[:7] == ["obj_func", "x", "t", "d", "f", "g", "gtd"] else None
+
+
+#: torch's line search (the same iterates as torch.optim.LBFGS) or None: kanlab's own is used.
+_TORCH_LINE_SEARCH = _torch_strong_wolfe()
 
 
 class LBFGS(torch.optim.Optimizer):
@@ -108,6 +130,17 @@ class LBFGS(torch.optim.Optimizer):
             return math.inf, torch.zeros_like(flat_grad)
         return loss, flat_grad
 
+    def _line_search(self, closure, x, t, d, loss, flat_grad, gtd) -> tuple[float, torch.Tensor, float, int]:
+        """Strong-Wolfe step along ``d`` from the parameters ``x``: torch's, else kanlab's own."""
+        if _TORCH_LINE_SEARCH is not None:
+            def obj_func(x, t, d):
+                return self._directional_evaluate(closure, x, t, d)
+
+            f, g, t, evals = _TORCH_LINE_SEARCH(obj_func, x, t, d, loss, flat_grad, gtd)
+            return float(f), g, float(t), int(evals)
+        return strong_wolfe(lambda step: self._directional_evaluate(closure, x, step, d),
+                            d, t, loss, flat_grad, float(gtd))
+
     # -- the algorithm ---------------------------------------------------------------------
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
@@ -160,10 +193,7 @@ class LBFGS(torch.optim.Optimizer):
             x_init = self._clone_params()
             if group["line_search_fn"] == "strong_wolfe":
 
-                def obj_func(x, t, d):
-                    return self._directional_evaluate(closure, x, t, d)
-
-                loss, flat_grad, t, ls_evals = _strong_wolfe(obj_func, x_init, t, d, loss, flat_grad, gtd)
+                loss, flat_grad, t, ls_evals = self._line_search(closure, x_init, t, d, loss, flat_grad, gtd)
                 self._add(t, d)
             else:
                 self._add(t, d)

@@ -333,8 +333,13 @@ def test_lbfgs_state_round_trips_with_weights_only() -> None:
 
 
 def test_private_strong_wolfe_that_lbfgs_uses_still_behaves() -> None:
-    """kanlab.lbfgs uses torch's private ``_strong_wolfe``: this fails first if torch changes it."""
-    from torch.optim.lbfgs import _strong_wolfe
+    """kanlab.lbfgs uses torch's private ``_strong_wolfe`` when its signature is the tested one;
+    otherwise kanlab's own line search runs (tests/test_lbfgs.py) and this is skipped."""
+    from kanlab import lbfgs
+
+    _strong_wolfe = lbfgs._TORCH_LINE_SEARCH
+    if _strong_wolfe is None:
+        pytest.skip("torch's _strong_wolfe is missing or changed: kanlab's own line search runs")
 
     x0 = torch.tensor([-1.2, 1.0], dtype=F64)
 
