@@ -45,6 +45,8 @@ suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+# Modules that import KAN for type checking only: their "KAN" means the model (kanlab.scalar has one too).
+autodoc_type_aliases = {"KAN": "kanlab.model.KAN"}
 
 html_theme = "sphinx_book_theme"
 html_title = "kanlab: Kolmogorov–Arnold Networks"
@@ -88,8 +90,30 @@ def _local_badges_in_doctree(app, doctree) -> None:
             image["candidates"] = {"*": image["uri"]}
 
 
+# kanlab defines no reST substitutions, but docstrings write absolute values and norms as |a − b|,
+# log|f| or |phi|_1, which reST reads as (undefined) substitution references: escape every bar
+# outside ``literals`` (which may span lines), except on table and line-block lines.
+def _escape_bars(text: str, in_literal: bool) -> tuple[str, bool]:
+    """``text`` with each ``|`` outside double-backtick literals escaped; the literal state after."""
+    parts = text.split("``")
+    for i, part in enumerate(parts):
+        if (i % 2 == 1) == in_literal:  # outside a literal
+            parts[i] = part.replace("|", "\\|")
+    return "``".join(parts), in_literal != (len(parts) % 2 == 0)
+
+
+def _escape_absolute_values(app, what, name, obj, options, lines: list[str]) -> None:
+    """autodoc hook: ``|f − target|`` in a docstring is text, not a substitution reference."""
+    in_literal = False
+    for i, line in enumerate(lines):
+        if line.lstrip()[:1] in ("|", "+") and not in_literal:
+            continue  # a grid table or a line block
+        lines[i], in_literal = _escape_bars(line, in_literal)
+
+
 def setup(app) -> None:
     app.connect("source-read", _local_badges)
+    app.connect("autodoc-process-docstring", _escape_absolute_values)
     app.connect("doctree-read", _local_badges_in_doctree)
     app.connect("build-finished", _redirect_root)
 
