@@ -10,10 +10,16 @@ works on one machine and not on the next; these tests name the package and the f
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
 import os
 import re
 import stat
+import subprocess
+import sys
+import threading
+import time
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -379,3 +385,45 @@ def test_release_files_name_this_version_and_repository(repo_root: Path) -> None
     hooks = yaml.safe_load((repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     ids = {h["id"] for r in hooks["repos"] for h in r["hooks"]}
     assert {"ruff", "check-added-large-files", "notebook-hygiene"} <= ids
+
+
+# --- CPU torch by default: the Makefile asks tools/torch_index.py about PyTorch's CPU index -----
+def _torch_index(repo_root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(repo_root / "tools" / "torch_index.py"), *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_makefile_installs_cpu_torch_by_default_on_linux(repo_root: Path) -> None:
+    def install_line(*overrides: str) -> str:
+        run = subprocess.run(["make", "-n", "-W", "pyproject.toml", "VENV=.venv", *overrides,
+                              ".venv/.stamp-install"], cwd=repo_root, capture_output=True, text=True,
+                             timeout=60)
+        lines = [line for line in run.stdout.splitlines() if "-e \".[dev,docs]\"" in line]
+        assert len(lines) == 1, run.stdout + run.stderr
+        return lines[0]
+
+    if sys.platform.startswith("linux"):
+        assert 'tools/torch_index.py "https://download.pytorch.org/whl/cpu"' in install_line()
+    gpu = "https://download.pytorch.org/whl/cu126"
+    assert f'tools/torch_index.py "{gpu}"' in install_line(f"TORCH_INDEX={gpu}")  # GPU users
+    assert 'tools/torch_index.py ""' in install_line("TORCH_INDEX=")  # PyPI's default build
+
+
+def test_torch_index_is_passed_only_when_it_answers(repo_root: Path, tmp_path: Path) -> None:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/whl/cpu"
+    try:
+        (tmp_path / "whl" / "cpu" / "torch").mkdir(parents=True)
+        answers = _torch_index(repo_root, url)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert answers.stdout.strip() == f"--extra-index-url {url}"
+    start = time.monotonic()
+    silent = _torch_index(repo_root, url)  # the server is gone: nothing for pip, a note, no wait
+    assert silent.returncode == 0 and silent.stdout == "" and "does not answer" in silent.stderr
+    assert time.monotonic() - start < 10
+    assert _torch_index(repo_root, "").stdout == ""  # TORCH_INDEX= : no extra index
