@@ -84,7 +84,7 @@ test: install
 	if [ $$lint -ne 0 ]; then echo "ruff failed: running the tests anyway, make test will fail"; fi; \
 	echo "$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env ..."; \
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
-	  $(PYTEST_ARGS) || exit $$?; \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg $(PYTEST_ARGS) || exit $$?; \
 	exit $$lint
 
 # --- the course website: the notebooks' committed outputs (not re-run), docs/, the API from
