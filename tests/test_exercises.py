@@ -104,6 +104,28 @@ def _scalar_step(zero=True):
     return train_step
 
 
+def _one_matmul(layer, x):
+    """The layer as literally one matmul: [B, silu(x)] per input against [scale_sp·coef, scale_base]."""
+    from kanlab.splines import bspline_basis
+
+    feats = torch.cat([bspline_basis(x, layer.knots, layer.k), torch.nn.functional.silu(x)[..., None]], dim=2)
+    W = torch.cat([layer.scale_sp.unsqueeze(-1) * layer.coef, layer.scale_base.unsqueeze(-1)], dim=2)
+    return feats.reshape(x.shape[0], -1) @ W.reshape(layer.out_dim, -1).T
+
+
+def _edge_acts(scale_sp=True, base=True, order="bji"):
+    from kanlab.splines import bspline_basis
+
+    def f(layer, x):
+        B = bspline_basis(x, layer.knots, layer.k)
+        spline = torch.einsum("bic,jic->bji", B, layer.coef)
+        phi = (layer.scale_sp * spline if scale_sp else spline)
+        if base:
+            phi = phi + layer.scale_base * torch.nn.functional.silu(x)[:, None, :]
+        return phi.transpose(1, 2) if order == "bij" else phi
+    return f
+
+
 def _matmul(scale_sp=True, base=True, transpose=False):
     from kanlab.splines import bspline_basis
 
@@ -167,7 +189,9 @@ RIGHT: dict[str, list[tuple]] = {
     "learnable_activation.check_last_knot": [(lambda G, k, lo, hi: hi + k * (hi - lo) / G,)],
     "kan_from_scratch.check_value_ops": [(_V,)],
     "kan_from_scratch.check_scalar_step": [(_scalar_step(),)],
-    "vectorized_kan.check_layer_matmul": [(_matmul(),)],
+    "vectorized_kan.check_layer_matmul": [(_matmul(),), (_one_matmul,)],
+    "vectorized_kan.check_edge_activations": [(_edge_acts(),)],
+    "vectorized_kan.check_param_count": [((300, 26),), ([300, torch.tensor(26)],)],
     "vectorized_kan.check_basis_memory": [(lambda b, i, G, k: b * i * (G + k) * 4 / 2**20,)],
     "function_fitting.check_theory_exponent": [(lambda k: -(k + 1),)],
     "function_fitting.check_loglog_slope": [(lambda G, r: np.polyfit(np.log(G), np.log(r), 1)[0],),
@@ -272,6 +296,17 @@ MISTAKES: dict[str, list[tuple[tuple, str]]] = {
         ((_matmul(scale_sp=False),), "scale_sp"), ((_matmul(base=False),), "base term"),
         ((_matmul(transpose=True),), "wrong order"),
         ((lambda layer, x: torch.zeros(7, 3),), "shape"),
+    ],
+    "vectorized_kan.check_edge_activations": [
+        ((_edge_acts(order="bij"),), "(batch, in, out)"), ((_edge_acts(scale_sp=False),), "scale_sp"),
+        ((_edge_acts(base=False),), "base term"), ((lambda layer, x: layer(x),), "summed over i"),
+        ((lambda layer, x: torch.zeros(7, 4, 3),), "differ"),
+    ],
+    "vectorized_kan.check_param_count": [
+        (((260, 26),), "two scales"), (((340, 26),), "knots"), (((380, 26),), "sym_affine"),
+        (((320, 26),), "degree"), (((150, 26),), "nodes"), (((300, 20),), "biases"),
+        (((300, 29),), "input side"), (((300, 30),), "input layer"), (((300,),), "two numbers"),
+        (((True, 26),), "boolean"),
     ],
     "vectorized_kan.check_basis_memory": [
         ((lambda b, i, G, k: b * i * (G + k) / 2**20,), "bytes"),
