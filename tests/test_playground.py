@@ -104,7 +104,8 @@ def test_parse_formula_never_runs_python() -> None:
 
 
 @pytest.mark.parametrize("hidden, ok", [("4, 3", True), ("9", False), ("1, 1, 1, 1", False),
-                                        ("two", False), ("0", False)])
+                                        ("two", False), ("0", False), ("7+2", False),
+                                        ("4+", False)])
 def test_sizes_out_of_range_give_a_message(pg: Playground, hidden: str, ok: bool) -> None:
     pg.c.hidden.value = hidden
     assert (pg.message_kind != "error") == ok, pg.message
@@ -113,6 +114,18 @@ def test_sizes_out_of_range_give_a_message(pg: Playground, hidden: str, ok: bool
         assert pg.network.n_drawn_edges() == 2 * 4 + 4 * 3 + 3
     else:
         assert "hidden layers" in pg.message and pg.model.width == [2, 5, 1]
+
+
+def test_mult_nodes_from_the_control_build_a_mult_model_that_trains(pg: Playground) -> None:
+    pg.c.hidden.value = "3+1"  # 3 sum nodes and 1 multiplication node (arity 2)
+    assert pg.message_kind == "ok", pg.message
+    assert pg.hidden == [[3, 1]] and pg.model.has_mult
+    assert pg.model.width == [2, 4, 1] and pg.model.layers[0].out_dim == 5
+    assert pg.network.n_drawn_edges() == 2 * 5 + 4  # first layer's edges go to subnodes
+    pg.step(3)
+    assert len(pg.train_loss) == 3 and np.isfinite(pg.train_loss).all()
+    assert pg.message_kind != "error", pg.message
+    assert pg.c.hidden.value == "3+1"
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ class Playground(ActionsMixin, ReadingMixin):
         self.grid, self.k = int(grid), int(k)
         self.n_train, self.noise = n_train, PRESETS[preset].noise if noise is None else noise
         self._sync(preset=preset, formula=PRESETS[preset].formula, noise=self.noise,
-                   n_train=n_train, hidden=", ".join(map(str, self.hidden)), grid=grid, k=k)
+                   n_train=n_train, hidden=self._hidden_text(self.hidden), grid=grid, k=k)
         self._set_target(PRESETS[preset].formula)
         self._new_model()
         self._wire()
@@ -211,24 +211,38 @@ class Playground(ActionsMixin, ReadingMixin):
 
     # ----- network -------------------------------------------------------------------------------
     @staticmethod
-    def _check_hidden(hidden: Any) -> list[int]:
+    def _check_hidden(hidden: Any) -> list[Any]:
+        """Hidden width entries: ``5``, or ``[n_sum, n_mult]`` (typed ``4+1``) for a layer with
+        multiplication nodes (each multiplies two subnodes, as in ``kanlab.mult``)."""
         if isinstance(hidden, str):
             parts = [p for p in re.split(r"[,\s]+", hidden.strip()) if p]
-            if not all(re.fullmatch(r"\d+", p) for p in parts):
-                raise ValueError(f"hidden layers: write 1 to {MAX_HIDDEN_LAYERS} whole numbers "
-                                 f"like 5 or 4, 4; got {hidden!r}")
-            hidden = [int(p) for p in parts]
-        hidden = [int(h) for h in hidden]
-        if not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS or not all(1 <= h <= MAX_NODES for h in hidden):
+            if not all(re.fullmatch(r"\d+(\+\d+)?", p) for p in parts):
+                raise ValueError(f"hidden layers: write 1 to {MAX_HIDDEN_LAYERS} entries like 5 or "
+                                 f"4, 4; 4+1 adds one multiplication node; got {hidden!r}")
+            hidden = [[int(q) for q in p.split("+")] if "+" in p else int(p) for p in parts]
+        entries = [[int(h[0]), int(h[1])] if isinstance(h, (list, tuple)) else int(h)
+                   for h in hidden]
+
+        def ok(e: Any) -> bool:
+            if isinstance(e, list):
+                return len(e) == 2 and e[0] >= 0 and e[1] >= 0 and 1 <= sum(e) <= MAX_NODES
+            return 1 <= e <= MAX_NODES
+
+        if not 1 <= len(entries) <= MAX_HIDDEN_LAYERS or not all(ok(e) for e in entries):
             raise ValueError(f"hidden layers: 1 to {MAX_HIDDEN_LAYERS} layers of 1 to {MAX_NODES} "
-                             f"nodes each (like 5 or 4, 4), got {hidden}")
-        return hidden
+                             f"nodes each (like 5, 4, 4 or 4+1), got {hidden}")
+        return [e if not isinstance(e, list) or e[1] else e[0] for e in entries]
+
+    @staticmethod
+    def _hidden_text(hidden: list[Any]) -> str:
+        """The hidden entries as typed in the box: ``4+1`` for 4 sum and 1 multiplication node."""
+        return ", ".join(f"{h[0]}+{h[1]}" if isinstance(h, list) else str(h) for h in hidden)
 
     @_guarded
     def set_width(self, hidden: Any) -> None:
         """New hidden widths (text "4, 4" or a list), then a fresh network."""
         self.hidden = self._check_hidden(hidden)
-        self._sync(hidden=", ".join(map(str, self.hidden)))
+        self._sync(hidden=self._hidden_text(self.hidden))
         self._new_model()
         self.show_message(f"new network: width {self.model.width}", "ok")
 

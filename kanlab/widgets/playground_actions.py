@@ -117,8 +117,8 @@ class ActionsMixin:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.model = self.model.prune(x=self.dataset["train_input"])
-            self.hidden = list(self.model.width[1:-1])
-            self._sync(hidden=", ".join(map(str, self.hidden)))
+            self.hidden = [lay.spec() for lay in self.model.node_layouts[1:-1]]
+            self._sync(hidden=self._hidden_text(self.hidden))
             self.trainer.steps = max(self.trainer.steps, 50)  # grids stay as they are
             self.close_inspector()
             note = f" ({caught[0].message})" if caught else ""

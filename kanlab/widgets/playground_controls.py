@@ -42,7 +42,7 @@ def build_controls() -> SimpleNamespace:
                             description="training points", continuous_update=False, style=style,
                             layout=wide)
     c.hidden = W.Text(value="5", description="hidden layers", continuous_update=False,
-                      style=style, layout=wide, placeholder="5  or  4, 4  (1–3 layers, 1–8 nodes)")
+                      style=style, layout=wide, placeholder="5  or  4, 4  or  4+1 (+ mult nodes)")
     c.grid = W.IntSlider(value=5, min=1, max=20, description="grid G", continuous_update=False,
                          style=style, layout=wide)
     c.k = W.IntSlider(value=3, min=1, max=5, description="order k", continuous_update=False,

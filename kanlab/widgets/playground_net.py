@@ -95,6 +95,7 @@ class NetworkPicture:
         self._callbacks: list[Callable[[Edge], Any]] = []
         self.edges: list[Edge] = []
         self.width: list[int] = []
+        self.outs: list[int] = []
         self.selected: Edge | None = None
         self.draw_count = 0
         if self.mode == "ipympl":
@@ -107,19 +108,24 @@ class NetworkPicture:
         return f"NetworkPicture(width={self.width}, canvas={self.mode!r}, draws={self.draw_count})"
 
     # ----- layout ------------------------------------------------------------------------------
-    def _layout(self, width: list[int]) -> None:
-        """Place nodes and boxes for ``width`` (only when the architecture changes)."""
+    def _layout(self, width: list[int], outs: list[int] | None = None) -> None:
+        """Place nodes and boxes for ``width`` (only when the architecture changes).
+
+        ``outs[l]`` is layer l's output count: its next width entry, or more when that entry has
+        multiplication nodes (each takes ``arity`` subnodes, so its edges are drawn per subnode).
+        """
         self.width = list(width)
         n_layers = len(width) - 1
+        self.outs = list(outs) if outs is not None else list(width[1:])
         self.node_x = [[(m + 0.5) / w for m in range(w)] for w in width]
         self.edges, self.centers = [], []
         for l in range(n_layers):
-            n_in, n_out = width[l], width[l + 1]
+            n_in, n_out = width[l], self.outs[l]
             for i in range(n_in):
                 for j in range(n_out):
                     self.edges.append((l, i, j))
                     self.centers.append(((i * n_out + j + 0.5) / (n_in * n_out), l + 0.5))
-        self.box_w = [min(0.8 / (width[l] * width[l + 1]), 0.12) for l in range(n_layers)]
+        self.box_w = [min(0.8 / (width[l] * self.outs[l]), 0.12) for l in range(n_layers)]
         self.index = {e: n for n, e in enumerate(self.edges)}
         xs = [x for row in self.node_x for x in row]
         ys = [float(l) for l, w in enumerate(width) for _ in range(w)]
@@ -147,12 +153,17 @@ class NetworkPicture:
         """Redraw every edge's curve for ``model`` on inputs ``x`` (batch, width[0])."""
         import torch
 
-        if list(model.width) != self.width:
-            self._layout(list(model.width))
+        outs = [layer.out_dim for layer in model.layers]
+        if list(model.width) != self.width or outs != self.outs:
+            self._layout(list(model.width), outs)
         x = x[: N_SAMPLES]
         with torch.no_grad():
             acts = [(h.numpy(), a.numpy()) for h, a in model.activations(x)]
         wires, boxes, curves, colors = [], [], [], []
+        # owner[l][j]: the node of width entry l + 1 that layer l's output (subnode) j feeds
+        layouts = getattr(model, "node_layouts", None)
+        owner = [[n for n, g in enumerate(lay.groups()) for _ in g] for lay in layouts[1:]] \
+            if layouts else [list(range(w)) for w in self.width[1:]]
         names: list[tuple[float, float, str]] = []
         for l, (h, a) in enumerate(acts):
             layer = model.layers[l]
@@ -178,7 +189,8 @@ class NetworkPicture:
                     boxes.append(np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + hgt],
                                            [x0, y0 + hgt], [x0, y0]]))
                     wires.append(np.array([[self.node_x[l][i], l], [x0 + w / 2, y0]]))
-                    wires.append(np.array([[x0 + w / 2, y0 + hgt], [self.node_x[l + 1][j], l + 1]]))
+                    wires.append(np.array([[x0 + w / 2, y0 + hgt],
+                                           [self.node_x[l + 1][owner[l][j]], l + 1]]))
                     if sym[j, i]:
                         names.append((x0 + w / 2, y0 + hgt, layer.sym_names[j][i]))
         colors_arr = np.array(colors).reshape(-1, 4)
@@ -231,7 +243,7 @@ class NetworkPicture:
         best, best_d = None, float("inf")
         for edge, (cx, cy) in zip(self.edges, self.centers):
             l = edge[0]
-            slot = 1.0 / (self.width[l] * self.width[l + 1])
+            slot = 1.0 / (self.width[l] * self.outs[l])
             if abs(yd - cy) <= BOX_H / 2 + 0.05 and abs(xd - cx) <= slot / 2:
                 d = abs(xd - cx)
                 if d < best_d:
