@@ -69,6 +69,20 @@ def over_leading_dims(fn, x: torch.Tensor, out_dim: int) -> torch.Tensor:
     return fn(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], out_dim)
 
 
+def checked_forward(rows, check, x: Any, dtype: torch.dtype, out_dim: int) -> torch.Tensor:
+    """``rows`` (batch, in) -> (batch, out) applied to x (..., in) after ``check(x, leading=True)``.
+
+    What ``KANLayer.forward`` and ``KAN.forward`` share: under autocast, x is cast to the
+    parameters' ``dtype`` with autocast off (``compute_dtype``); outside it (the common case) no
+    context manager and, for 2-D x, no reshape run (``benchmarks/layer_speed.py``).
+    """
+    if isinstance(x, torch.Tensor) and _autocast_on(x.device.type):
+        with compute_dtype(dtype, x) as x:
+            return checked_forward(rows, check, x, dtype, out_dim)
+    check(x, leading=True)
+    return rows(x) if x.dim() == 2 else over_leading_dims(rows, x, out_dim)
+
+
 def _check_dim(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -168,15 +182,16 @@ class KANLayer(nn.Module):
         """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor of shape (batch, {self.in_dim}), got {type(x)}")
-        if self.coef.dtype not in COMPUTE_DTYPES:
+        dtype = self.coef.dtype
+        if x.dtype != dtype or dtype not in COMPUTE_DTYPES:  # one comparison in the common case
+            if dtype not in COMPUTE_DTYPES:
+                raise TypeError(
+                    f"this KAN layer's parameters are {dtype}; KAN layers compute in float32 or "
+                    f"float64 (convert with .float() or .double(); for mixed precision use torch.autocast)"
+                )
             raise TypeError(
-                f"this KAN layer's parameters are {self.coef.dtype}; KAN layers compute in float32 or "
-                f"float64 (convert with .float() or .double(); for mixed precision use torch.autocast)"
-            )
-        if x.dtype != self.coef.dtype:
-            raise TypeError(
-                f"x has dtype {x.dtype} but the model's parameters are {self.coef.dtype}; "
-                f"convert with x.to({self.coef.dtype}) (or the model with .to(dtype))"
+                f"x has dtype {x.dtype} but the model's parameters are {dtype}; "
+                f"convert with x.to({dtype}) (or the model with .to(dtype))"
             )
         if leading:
             if x.dim() < 1 or x.shape[-1] != self.in_dim:
@@ -196,9 +211,7 @@ class KANLayer(nn.Module):
         Under ``torch.autocast`` the layer computes in its parameters' dtype (float32/float64) and
         returns that dtype; lower-precision inputs are cast up first (``compute_dtype``).
         """
-        with compute_dtype(self.coef.dtype, x) as x:
-            self.check_input(x, leading=True)
-            return over_leading_dims(self.forward_unchecked, x, self.out_dim)
+        return checked_forward(self.forward_unchecked, self.check_input, x, self.coef.dtype, self.out_dim)
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         """``forward`` without the input checks (the model checks its input once).

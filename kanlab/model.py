@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from kanlab import splines
-from kanlab.layer import KANLayer, compute_dtype, over_leading_dims
+from kanlab.layer import KANLayer, checked_forward
 from kanlab.mult import NodeLayout, arity_spec, parse_width
 from kanlab.penalty import penalty_from_l1 as penalty_from_l1
 from kanlab.penalty import sparsity_penalty as sparsity_penalty
@@ -116,9 +116,8 @@ class KAN(nn.Module):
 
         Under ``torch.autocast`` it computes in the parameters' dtype (see ``KANLayer.forward``).
         """
-        with compute_dtype(self.layers[0].coef.dtype, x) as x:
-            self.layers[0].check_input(x, leading=True)
-            return over_leading_dims(self._forward_rows, x, self.width[-1])
+        first = self.layers[0]
+        return checked_forward(self._forward_rows, first.check_input, x, first.coef.dtype, self.width[-1])
 
     def _forward_rows(self, x: torch.Tensor) -> torch.Tensor:
         for l, layer in enumerate(self.layers):  # noqa: E741
