@@ -89,13 +89,30 @@ class _VBadTanh(_V):
         return type(self)(t, (self,), (1 - t,), "tanh")
 
 
-def _scalar_step(zero=True):
+class _VStub(_V):
+    """The notebook's stub: tanh and __sub__ still `...` (they return None)."""
+
+    def __sub__(self, other):
+        ...
+
+    def tanh(self):
+        ...
+
+
+class _VNoParents(_V):
+    def tanh(self):
+        return type(self)(math.tanh(self.data))
+
+
+def _scalar_step(zero=True, mean=False):
     from kanlab.scalar import Tensor, compute_loss
 
     def train_step(model, optim, xs, ys):
         total = Tensor(0)
         for x, y in zip(xs, ys):
             total = total + compute_loss(model(x), y)
+        if mean:
+            total = total / len(ys)
         if zero:
             optim.zero_grad(model.parameters())
         total.backward()
@@ -286,9 +303,10 @@ MISTAKES: dict[str, list[tuple[tuple, str]]] = {
     ],
     "kan_from_scratch.check_value_ops": [
         ((_VBadSub,), "wrong sign"), ((_VBadTanh,), "1 − tanh²"), ((_V(1.0),), "class itself"),
+        ((_VStub,), "Not answered yet"), ((_VNoParents,), "record its parents"),
     ],
     "kan_from_scratch.check_scalar_step": [
-        ((_scalar_step(zero=False),), "zero_grad"),
+        ((_scalar_step(zero=False),), "zero_grad"), ((_scalar_step(mean=True),), "mean of the four"),
         ((lambda m, o, xs, ys: 0.0,), "did not change"),
         ((lambda m, o, xs, ys: None,), "returned None"),
     ],

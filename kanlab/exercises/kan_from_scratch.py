@@ -31,25 +31,36 @@ def _backward(root) -> None:
 
 @exercise(NOTEBOOK)
 def check_value_ops(Value) -> Feedback:  # noqa: N803 (the student's class)
-    """Exercise 2: your ``Value`` class with ``tanh`` and ``__sub__``, checked on tanh(x·w − b)."""
+    """Exercise 2: the notebook's ``Value`` with ``tanh`` and ``__sub__`` attached, checked on tanh(x·w − b)."""
     if not isinstance(Value, type):
         raise Wrong(f"pass the class itself, got {type(Value).__name__}", "check_value_ops(Value)")
     for name in ("tanh", "__sub__"):
         if name not in vars(Value) and not callable(getattr(Value, name, None)):
             raise Wrong(f"Value has no {name}", f"define {name} and attach it: Value.{name} = ...")
     xv, wv, bv = Value(0.5), Value(2.0), Value(0.3)
-    out = call(lambda: (xv * wv - bv).tanh())
+    diff = call(lambda: xv * wv - bv)  # a stub __sub__ returns None: not answered yet
+    if not isinstance(diff, Value):
+        raise Wrong(f"x * w - b returned {type(diff).__name__}, not a Value",
+                    "__sub__ must return Value(self.data - other.data, (self, other), (1.0, -1.0), '-')")
+    out = call(diff.tanh)
     if not isinstance(out, Value):
-        raise Wrong(f"(x * w - b).tanh() returned {type(out).__name__}, not a Value")
+        raise Wrong(f"(x * w - b).tanh() returned {type(out).__name__}, not a Value",
+                    "tanh must return Value(t, (self,), (1 - t * t,), 'tanh') with t = math.tanh(self.data)")
+    if abs(diff.data - 0.7) > 1e-12:
+        return wrong(f"x * w - b = {diff.data:.6f}, expected 0.5 · 2 − 0.3 = 0.7",
+                     "the forward value of a − b is a.data − b.data")
     t = math.tanh(0.5 * 2.0 - 0.3)
     if abs(out.data - t) > 1e-12:
-        return wrong(f"value {out.data:.6f}, expected tanh(0.7) = {t:.6f}", "the forward value of a − b is a.data − b.data")
+        return wrong(f"value {out.data:.6f}, expected tanh(0.7) = {t:.6f}", "the forward value is math.tanh(self.data)")
     _backward(out)
     d = 1 - t * t
     want = {"x": d * 2.0, "w": d * 0.5, "b": -d}
     got = {"x": xv.grad, "w": wv.grad, "b": bv.grad}
     if all(abs(got[n] - want[n]) < 1e-9 for n in want):
         return correct(f"dtanh/dx = (1 − tanh²)·w = {want['x']:.6f}, and db gets the minus sign.")
+    if all(g == 0.0 for g in got.values()):
+        return wrong("no gradient reached x, w or b", "the Value that tanh (or __sub__) returns must record its "
+                     "parents and local gradients: Value(t, (self,), (1 - t * t,), 'tanh')")
     if abs(got["b"] + want["b"]) < 1e-9:
         return wrong(f"d/db = {got['b']:.4f} has the wrong sign", "the local gradients of a − b are (1, −1)")
     if abs(got["x"] - (1 - t) * 2.0) < 1e-9:
@@ -61,7 +72,7 @@ def _task():
     return [[0.25, 0.25], [0.25, 0.75], [0.75, 0.25], [0.75, 0.75]], [0.25, 0.75, 0.75, 0.25]
 
 
-def _run(step, n: int, *, zero: bool = True) -> list[float]:
+def _run(step, n: int, *, zero: bool = True, mean: bool = False) -> list[float]:
     from kanlab.scalar import KAN, Optimizer, Tensor, compute_loss
 
     model, optim = KAN(2, [2, 1], seed=0), Optimizer(lr=0.05)
@@ -74,6 +85,8 @@ def _run(step, n: int, *, zero: bool = True) -> list[float]:
         total = Tensor(0)
         for x, y in zip(xs, ys):
             total = total + compute_loss(model(x), y)
+        if mean:
+            total = total * (1 / len(ys))
         if zero:
             optim.zero_grad(model.parameters())
         total.backward()
@@ -95,5 +108,8 @@ def check_scalar_step(train_step) -> Feedback:
     if all(abs(a - b) < 1e-12 for a, b in zip(got, _run(None, 3, zero=False))):
         return wrong("each epoch added its gradients to the previous ones",
                      "call optim.zero_grad(model.parameters()) before losses.backward()")
+    if all(abs(a - b) < 1e-12 for a, b in zip(got, _run(None, 3, mean=True))):
+        return wrong("that trains on the mean of the four losses: each step is 4× smaller than the reference's",
+                     "the course loop sums: total = total + compute_loss(model(x), y), with no division by 4")
     return wrong("after three epochs the parameters differ from the reference loop",
                  "sum compute_loss(model(x), y) over the four samples, then zero_grad, backward, step")
