@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -11,7 +14,15 @@ import torch
 pytest.importorskip("ipywidgets")
 
 from kanlab.widgets import Playground  # noqa: E402
-from kanlab.widgets.playground_data import FormulaError, parse_formula, target_function  # noqa: E402
+from kanlab.widgets.playground_data import (  # noqa: E402
+    FUNCTIONS,
+    NUMPY_FUNCTIONS,
+    PRESETS,
+    FormulaError,
+    numpy_function,
+    parse_formula,
+    target_function,
+)
 
 
 @pytest.fixture
@@ -230,3 +241,102 @@ def test_the_app_builds() -> None:
     import matplotlib
 
     assert matplotlib.get_backend().lower() == "agg"  # ipympl's import left the backend alone
+
+
+# ----- the target without sympy (the build imports neither sympy nor scipy) -----------------------
+@pytest.mark.parametrize("text", [*(p.formula for p in PRESETS.values()), "sin(pi*x) * y^2",
+                                  "-x/(1 + y**2) + 2^-1", "erf(2*x) + abs(y) - sign(x*y)",
+                                  "sqrt(1 + x**2) * arctan(y) + cosh(x) / e", "log(2 + x) ** 3"])
+def test_numpy_target_is_the_sympy_target(text: str) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(-1, 1, (2, 400))
+    x[:3], y[:3] = 0.0, [0.0, 0.5, -1.0]  # step() at 0 and the edges of the square
+    expected = target_function(parse_formula(text))(x, y)
+    np.testing.assert_allclose(numpy_function(text)(x, y), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_target_checks_the_same_whitelist() -> None:
+    assert set(NUMPY_FUNCTIONS) == set(FUNCTIONS)
+    for text, words in [("__import__('os')", "unknown function '__import__'"), ("x.real", "not allowed"),
+                        ("z + 1", "unknown name 'z'"), ("sin", "is a function"), ("x if y else 1", "not allowed")]:
+        with pytest.raises(FormulaError, match=re.escape(words)):
+            numpy_function(text)
+
+
+def test_the_build_imports_neither_sympy_nor_scipy() -> None:
+    """Heavy imports wait until they are needed (a typed formula, a snap, the formula readout)."""
+    code = ("import sys, torch; torch.set_num_threads(1)\n"
+            "from kanlab.widgets import Playground\n"
+            "pg = Playground(canvas='image')\n"
+            "print(sorted(m for m in ('sympy', 'scipy') if m in sys.modules))\n"
+            "pg.set_formula('x*y'); print('sympy' in sys.modules, pg.message_kind)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "True ok"], out
+
+
+# ----- multiplication nodes: snap, the formula readout, the inspector ------------------------------
+def test_mult_edges_are_clickable_and_inspected() -> None:
+    pg = Playground(hidden="3+1", canvas="image")
+    net = pg.network
+    assert net.mult == [[], [3], []] and net.outs == [5, 1] and "width [2, 3+1, 1]" in pg.c.readout.value
+    assert len(net._texts) == 2 + 1 + 1  # x, y, f(x, y) and one × mark
+    for edge, (cx, cy) in zip(net.edges, net.centers):  # a click in every box finds its edge
+        assert net.edge_at(cx, cy) == edge
+    assert len(pg.c.edge_list.options) == 2 * 5 + 4
+    pg.step(5)
+    pg.select_edge(0, 1, 4)  # y → the mult node's second subnode
+    assert pg.message_kind == "info" and pg.inspector.is_open and net.selected == (0, 1, 4)
+    assert "l=0, i=1 → j=4" in pg.inspector.title.value and len(pg.inspector.suggestions) == 5
+    x0, y0, w, h = net.box((0, 1, 4))
+    assert net.highlight.get_xdata()[0] == pytest.approx(x0) and x0 > 0.8  # the right-most box
+    pg.select_edge(1, 3, 0)  # the mult node → the output
+    assert "l=1, i=3 → j=0" in pg.inspector.title.value
+    pg.select_edge(0, 0, 5)
+    assert pg.message_kind == "error" and "output j must be an integer in 0..4" in pg.message
+
+
+@pytest.mark.slow
+def test_snap_on_a_mult_edge_changes_the_model_as_shown() -> None:
+    pg = Playground(hidden="2+1", canvas="image")
+    pg.step(10)
+    x = pg.dataset["test_input"]
+    with torch.no_grad():
+        before = pg.model(x).clone()
+    pg.select_edge(0, 0, 3)  # x → the mult node's second subnode
+    name = pg.inspector.candidates.value
+    r2 = pg.snap()
+    assert pg.message_kind == "ok" and f"snapped to {name}" in pg.message, pg.message
+    layer = pg.model.layers[0]
+    assert float(layer.sym_mask[3, 0]) == 1.0 and layer.sym_names[3][0] == name
+    assert r2 == pytest.approx(pg.inspector.suggestions[0].r2, abs=0.05)
+    edge = pg.network.index[(0, 0, 3)]
+    assert tuple(pg.network.curves.get_colors()[edge][:3]) == pytest.approx((0.84, 0.37, 0.0))
+    with torch.no_grad():
+        assert not torch.equal(pg.model(x), before)
+    pg.unsnap()
+    assert float(layer.sym_mask[3, 0]) == 0.0
+    with torch.no_grad():
+        torch.testing.assert_close(pg.model(x), before)
+
+
+@pytest.mark.slow
+def test_a_mult_node_reads_x_times_y() -> None:
+    """x·y with one multiplication node (hidden "0+1"): trained, snapped, the formula is x·y."""
+    import sympy
+
+    pg = Playground(preset="x·y", hidden="0+1", n_train=300, canvas="image")
+    assert pg.model.width == [2, 1, 1] and pg.model.has_mult
+    pg.step(30)
+    assert pg.test_loss[-1] < 0.02, pg.test_loss[-1]
+    assert "1 of 5" not in pg.c.formula_out.value and "snap every edge" in pg.c.formula_out.value
+    pg.select_edge(0, 0, 0)
+    pg.snap("x")
+    assert "1 of 5 edges are symbolic" in pg.c.formula_out.value
+    report = pg.auto_snap(r2_threshold=0.0)
+    assert len(report) == 4 and pg.all_symbolic() and pg.formula is not None
+    x, y = sympy.symbols("x y")
+    expanded = sympy.expand(pg.formula.subs({s: sympy.Symbol(s.name) for s in pg.formula.free_symbols}))
+    assert abs(float(expanded.coeff(x, 1).coeff(y, 1)) - 1.0) < 0.05, expanded  # ≈ 1·x·y + small
+    assert pg.formula_rmse < 0.05 and "\\hat f(x, y)" in pg.c.formula_out.value
+    assert "x y" in pg.c.formula_out.value  # sympy's latex of the product

@@ -31,8 +31,8 @@ from kanlab.widgets.playground_data import (
     PRESETS,
     is_two_class,
     make_dataset,
+    numpy_function,
     parse_formula,
-    target_function,
 )
 from kanlab.widgets.playground_read import ReadingMixin
 
@@ -72,6 +72,7 @@ class Playground(ActionsMixin, ReadingMixin):
         self._state_lock = threading.RLock()
         self.model: Any = None
         self.dataset: dict[str, Any] = {}
+        self._expr: tuple[str, Any] | None = None  # (formula text, its sympy expression)
         self.hidden = self._check_hidden(hidden)
         self.grid, self.k = int(grid), int(k)
         self.n_train, self.noise = n_train, PRESETS[preset].noise if noise is None else noise
@@ -178,7 +179,9 @@ class Playground(ActionsMixin, ReadingMixin):
     def set_formula(self, text: str) -> None:
         """Make the formula ``text`` in x and y the target (parsed safely; see playground_data)."""
         self._sync(formula=text)
+        expr = parse_formula(text)  # sympy's exact checks (a zero divisor, huge constants) first
         self._set_target(text)
+        self._expr = (text, expr)
         match = [n for n, p in PRESETS.items() if p.formula == text]
         self._sync(preset=match[0] if match else "custom")
         self.show_message(f"new target: f(x, y) = {self.expr}", "ok")
@@ -191,15 +194,22 @@ class Playground(ActionsMixin, ReadingMixin):
         self._sync(noise=self.noise, n_train=self.n_train)
         self.show_message("", "ok")
 
+    @property
+    def expr(self) -> Any:
+        """The target as a sympy expression, parsed on first use (the build needs no sympy)."""
+        if self._expr is None or self._expr[0] != self.formula_text:
+            self._expr = (self.formula_text, parse_formula(self.formula_text))
+        return self._expr[1]
+
     def _set_target(self, text: str, noise: float | None = None, n_train: int | None = None) -> None:
-        expr = parse_formula(text)  # raises FormulaError before anything changes
+        f = numpy_function(text)  # raises FormulaError before anything changes
         noise = self.noise if noise is None else noise
         n_train = self.n_train if n_train is None else n_train
-        dataset = make_dataset(target_function(expr), n_train, noise, seed=self.seed, text=text)
+        dataset = make_dataset(f, n_train, noise, seed=self.seed, text=text)
         # While Play runs, the new data is swapped in and the training thread restarts its fit
         # on it after the current step (and redraws): the slider is answered at once.
         with self._state_lock:
-            self.expr, self.formula_text, self.dataset = expr, text, dataset
+            self.formula_text, self.dataset = text, dataset
             self.noise, self.n_train = float(noise), int(n_train)
             self.two_class = is_two_class(dataset)
             self.maps.set_data(dataset)
@@ -238,13 +248,17 @@ class Playground(ActionsMixin, ReadingMixin):
         """The hidden entries as typed in the box: ``4+1`` for 4 sum and 1 multiplication node."""
         return ", ".join(f"{h[0]}+{h[1]}" if isinstance(h, list) else str(h) for h in hidden)
 
+    def width_text(self) -> str:
+        """The model's width as typed, e.g. ``[2, 3+1, 1]`` (3 sum and 1 multiplication node)."""
+        return f"[{self._hidden_text([lay.spec() for lay in self.model.node_layouts])}]"
+
     @_guarded
     def set_width(self, hidden: Any) -> None:
         """New hidden widths (text "4, 4" or a list), then a fresh network."""
         self.hidden = self._check_hidden(hidden)
         self._sync(hidden=self._hidden_text(self.hidden))
         self._new_model()
-        self.show_message(f"new network: width {self.model.width}", "ok")
+        self.show_message(f"new network: width {self.width_text()}", "ok")
 
     @_guarded
     def set_network(self, grid: int | None = None, k: int | None = None) -> None:
@@ -316,12 +330,12 @@ class Playground(ActionsMixin, ReadingMixin):
         """The line under the pictures: step, train and test RMSE (and accuracy for classes)."""
         n = len(self.train_loss)
         if not n:
-            return f"step 0 · width {list(self.model.width)} · G = {self.model.grid} · press Play or Step"
+            return f"step 0 · width {self.width_text()} · G = {self.model.grid} · press Play or Step"
         text = (f"step <b>{n}</b> · train RMSE <b class='kanlab-train-rmse'>{self.train_loss[-1]:.4g}"
                 f"</b> · test RMSE <b class='kanlab-test-rmse'>{self.test_loss[-1]:.4g}</b>")
         if self.two_class:
             text += f" · test accuracy {self.test_accuracy():.1%}"
-        return text + f" · width {list(self.model.width)} · G = {self.model.grid}"
+        return text + f" · width {self.width_text()} · G = {self.model.grid}"
 
     def test_accuracy(self) -> float:
         """Share of test points on the right side of the midpoint between the two classes."""

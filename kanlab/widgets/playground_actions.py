@@ -113,7 +113,7 @@ class ActionsMixin:
         import warnings
 
         def action() -> str:
-            old = list(self.model.width)
+            old = self.width_text()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.model = self.model.prune(x=self.dataset["train_input"])
@@ -122,6 +122,6 @@ class ActionsMixin:
             self.trainer.steps = max(self.trainer.steps, 50)  # grids stay as they are
             self.close_inspector()
             note = f" ({caught[0].message})" if caught else ""
-            return f"pruned: width {old} → {list(self.model.width)}{note}"
+            return f"pruned: width {old} → {self.width_text()}{note}"
 
         self._model_change(action)

@@ -3,9 +3,10 @@
 A formula typed by a student is never evaluated as Python. It is parsed with :mod:`ast` into a
 syntax tree, every node is checked against a whitelist (numbers, ``x``, ``y``, ``pi``, ``e``,
 ``+ - * / **`` (``^`` means power) and the one-argument functions in :data:`FUNCTIONS`), and the
-tree is then rebuilt as a sympy expression. Only that checked expression is turned into a numpy
-function (``sympy.lambdify``). Anything else raises :class:`FormulaError` with a message the
-app shows as it is. Introduced with the Playground (notebooks/playground.ipynb).
+tree is then rebuilt as a sympy expression (:func:`parse_formula`) or evaluated on numpy arrays
+(:func:`numpy_function`, the app's target values: no sympy import needed to build the app).
+Anything else raises :class:`FormulaError` with a message the app shows as it is. Introduced
+with the Playground (notebooks/playground.ipynb).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class FormulaError(ValueError):
     """A formula the Playground cannot use; ``str(err)`` is the message shown to the student."""
 
 
-def _functions() -> dict[str, Callable[[Any], Any]]:
+def _sympy_functions() -> dict[str, Callable[[Any], Any]]:
     import sympy
 
     return {
@@ -42,6 +43,25 @@ def _functions() -> dict[str, Callable[[Any], Any]]:
         "sign": sympy.sign, "step": sympy.Heaviside, "erf": sympy.erf,
         "j0": lambda u: sympy.besselj(0, u),
     }
+
+
+def _scipy_special(name: str) -> Callable[[Any], Any]:
+    def f(u: Any) -> Any:
+        import scipy.special  # only formulas with erf or j0 pay for scipy
+
+        return getattr(scipy.special, name)(u)
+
+    return f
+
+
+#: The same functions on numpy arrays (what ``sympy.lambdify`` would print for them).
+NUMPY_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "log": np.log, "sqrt": np.sqrt,
+    "abs": np.abs, "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "arcsin": np.arcsin,
+    "asin": np.arcsin, "arccos": np.arccos, "acos": np.arccos, "arctan": np.arctan,
+    "atan": np.arctan, "sign": np.sign, "step": lambda u: np.heaviside(u, 0.5),
+    "erf": _scipy_special("erf"), "j0": _scipy_special("j0"),
+}
 
 
 #: The function names a formula may use (each takes one argument).
@@ -73,10 +93,8 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def parse_formula(text: Any) -> Any:
-    """The formula ``text`` in x and y as a sympy expression; raises :class:`FormulaError`."""
-    import sympy
-
+def _tree(text: Any) -> ast.expr:
+    """The syntax tree of ``text`` (not yet checked node by node); raises :class:`FormulaError`."""
     if not isinstance(text, str) or not text.strip():
         raise FormulaError(f"type a formula in x and y: {ALLOWED_HELP}")
     if len(text) > MAX_LENGTH:
@@ -88,20 +106,90 @@ def parse_formula(text: Any) -> Any:
     n_nodes = sum(1 for _ in ast.walk(tree))
     if n_nodes > MAX_NODES:
         raise FormulaError(f"the formula is too long ({n_nodes} parts, at most {MAX_NODES})")
-    symbols = {"x": sympy.Symbol("x", real=True), "y": sympy.Symbol("y", real=True),
-               "pi": sympy.pi, "e": sympy.E}
-    return _build(tree.body, symbols, _functions())
+    return tree.body
 
 
-def _number(node: ast.Constant) -> Any:
-    import sympy
+def parse_formula(text: Any) -> Any:
+    """The formula ``text`` in x and y as a sympy expression; raises :class:`FormulaError`."""
+    return _build(_tree(text), _SympyBackend())
 
+
+def numpy_function(text: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A numpy function ``f(x, y) -> values`` (same shape) of the formula ``text``.
+
+    The same checked tree as :func:`parse_formula`, evaluated on float64 arrays with numpy's
+    functions (scipy's only for erf and j0), without sympy: the app builds its first target
+    without importing sympy. Constants are float64, so nothing grows without bound; values
+    that overflow become ±inf, which :func:`check_target` reports.
+    """
+    tree = _tree(text)
+    _build(tree, _NumpyBackend(np.zeros(1), np.zeros(1)))  # check every node now
+
+    def f(xv: np.ndarray, yv: np.ndarray) -> np.ndarray:
+        xv, yv = np.asarray(xv, dtype=np.float64), np.asarray(yv, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            values = np.asarray(_build(tree, _NumpyBackend(xv, yv)), dtype=np.float64)
+        return np.broadcast_to(values, np.shape(xv)).copy()
+
+    return f
+
+
+class _SympyBackend:
+    """Builds the checked tree as a sympy expression (exact; constants checked as they grow)."""
+
+    def __init__(self) -> None:
+        import sympy
+
+        self.names = {"x": sympy.Symbol("x", real=True), "y": sympy.Symbol("y", real=True),
+                      "pi": sympy.pi, "e": sympy.E}
+        self.functions = _sympy_functions()
+
+    @staticmethod
+    def number(value: int | float) -> Any:
+        import sympy
+
+        return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+
+    @staticmethod
+    def binop(op: type, left: Any, right: Any) -> Any:
+        if op is ast.Pow:
+            if right.is_number and not abs(float(right)) <= MAX_EXPONENT:
+                raise FormulaError(f"the exponent {right} is too large: use powers within ±{MAX_EXPONENT}")
+            return _checked(left**right)
+        if op is ast.Div and right.is_number and right == 0:
+            raise FormulaError("the formula divides by zero")
+        return _checked(_OPS[op](left, right))
+
+
+class _NumpyBackend:
+    """Evaluates the checked tree on float64 arrays ``x`` and ``y``."""
+
+    functions = NUMPY_FUNCTIONS
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.names = {"x": x, "y": y, "pi": np.float64(np.pi), "e": np.float64(np.e)}
+
+    @staticmethod
+    def number(value: int | float) -> Any:
+        return np.float64(value)
+
+    @staticmethod
+    def binop(op: type, left: Any, right: Any) -> Any:
+        return _OPS[op](left, right)
+
+
+_OPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b}
+
+
+def _number(node: ast.Constant) -> int | float:
     value = node.value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FormulaError(f"{value!r} is not a number; {ALLOWED_HELP}")
     if not abs(value) <= MAX_NUMBER:
         raise FormulaError(f"the number {value!r} is too large: numbers must lie within ±{MAX_NUMBER:g}")
-    return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+    return value
 
 
 def _checked(value: Any) -> Any:
@@ -116,46 +204,38 @@ def _checked(value: Any) -> Any:
     return value
 
 
-def _build(node: ast.AST, symbols: dict[str, Any], functions: dict[str, Any]) -> Any:
-    """Rebuild a checked syntax tree as sympy, node by node (the whitelist lives here)."""
+def _build(node: ast.AST, backend: Any) -> Any:
+    """Rebuild a syntax tree with ``backend``, node by node (the whitelist lives here: only
+    numbers, the names x, y, pi, e, + - * / ** and one-argument calls of known functions)."""
     if isinstance(node, ast.Constant):
-        return _number(node)
+        return backend.number(_number(node))
     if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        if node.id in functions:
+        if node.id in backend.names:
+            return backend.names[node.id]
+        if node.id in backend.functions:
             raise FormulaError(f"{node.id} is a function: write {node.id}(...)")
         raise FormulaError(f"unknown name {node.id!r}: {ALLOWED_HELP}")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
-        inner = _build(node.operand, symbols, functions)
+        inner = _build(node.operand, backend)
         return -inner if isinstance(node.op, ast.USub) else inner
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
-        left = _build(node.left, symbols, functions)
-        right = _build(node.right, symbols, functions)
-        if isinstance(node.op, ast.Pow):
-            if right.is_number and not abs(float(right)) <= MAX_EXPONENT:
-                raise FormulaError(f"the exponent {right} is too large: use powers within ±{MAX_EXPONENT}")
-            return _checked(left**right)
-        if isinstance(node.op, ast.Div) and right.is_number and right == 0:
-            raise FormulaError("the formula divides by zero")
-        ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-               ast.Div: lambda a, b: a / b}
-        return _checked(ops[type(node.op)](left, right))
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return backend.binop(type(node.op), _build(node.left, backend), _build(node.right, backend))
     if isinstance(node, ast.Call):
         name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name not in functions:
+        if name not in backend.functions:
             shown = name if name is not None else ast.unparse(node.func)
             raise FormulaError(f"unknown function {shown!r}: {ALLOWED_HELP}")
         if node.keywords or len(node.args) != 1:
             raise FormulaError(f"{name}(...) takes exactly one argument, like {name}(x)")
-        return functions[name](_build(node.args[0], symbols, functions))
+        return backend.functions[name](_build(node.args[0], backend))
     if isinstance(node, ast.BinOp):
         raise FormulaError(f"the operator in {ast.unparse(node)!r} is not allowed: {ALLOWED_HELP}")
     raise FormulaError(f"{ast.unparse(node)!r} is not allowed in a formula: {ALLOWED_HELP}")
 
 
 def target_function(expr: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A numpy function ``f(x, y) -> values`` (same shape) of a checked sympy expression."""
+    """A numpy function ``f(x, y) -> values`` of a checked sympy expression (``sympy.lambdify``;
+    the app itself uses :func:`numpy_function`, which needs no sympy)."""
     import sympy
 
     x, y = sympy.Symbol("x", real=True), sympy.Symbol("y", real=True)

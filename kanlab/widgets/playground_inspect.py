@@ -7,6 +7,7 @@ c·f(a·x + b) + d; the table lists ``KAN.suggest_symbolic``'s top candidates wi
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
@@ -15,24 +16,21 @@ import numpy as np
 from kanlab.widgets._base import canvas_png, new_figure
 
 TOP_K = 5
+# a 1×1 transparent PNG: the image until the first edge is shown (never a broken image)
+BLANK_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
 
 class EdgePanel:
-    """``EdgePanel()``; ``.widget`` is hidden until :meth:`show` is called for an edge."""
+    """``EdgePanel()``; ``.widget`` is hidden until :meth:`show` is called for an edge.
+
+    Its figure is made on the first :meth:`show` (the app's build does not pay for it).
+    """
 
     def __init__(self) -> None:
         import ipywidgets as W
 
-        self.fig = new_figure((3.6, 2.2), "image", dpi=80)
-        self.ax = self.fig.add_axes((0.2, 0.2, 0.76, 0.74))
-        (self.dots,) = self.ax.plot([], [], ".", color="#0072B2", ms=3, label="edge φ")
-        (self.fit_line,) = self.ax.plot([], [], "-", color="#D55E00", lw=1.8, label="candidate")
-        self.ax.set_xlabel("edge input", fontsize=8)
-        self.ax.set_ylabel("φ", fontsize=8)
-        self.ax.tick_params(labelsize=7)
-        self.image = W.Image(format="png", layout=W.Layout(width="290px"))
-        self.fig.canvas.draw()
-        self.image.value = canvas_png(self.fig)  # an empty plot, never a broken image
+        self.fig: Any = None
+        self.image = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="290px"))
         self.title = W.HTML()
         self.table = W.HTML()
         self.candidates = W.Dropdown(options=[], description="candidate",
@@ -59,6 +57,15 @@ class EdgePanel:
     def is_open(self) -> bool:
         return self.widget.layout.display != "none"
 
+    def _make_figure(self) -> None:
+        self.fig = new_figure((3.6, 2.2), "image", dpi=80)
+        self.ax = self.fig.add_axes((0.2, 0.2, 0.76, 0.74))
+        (self.dots,) = self.ax.plot([], [], ".", color="#0072B2", ms=3, label="edge φ")
+        (self.fit_line,) = self.ax.plot([], [], "-", color="#D55E00", lw=1.8, label="candidate")
+        self.ax.set_xlabel("edge input", fontsize=8)
+        self.ax.set_ylabel("φ", fontsize=8)
+        self.ax.tick_params(labelsize=7)
+
     def show(self, model: Any, x: Any, edge: tuple[int, int, int]) -> None:
         """Open the panel on ``edge`` = (l, i, j) of ``model``, ranking candidates on x."""
         from kanlab.symbolic import edge_samples
@@ -67,6 +74,8 @@ class EdgePanel:
         layer = model.layers[l]
         if float(layer.mask[j, i]) == 0.0:
             raise ValueError(f"edge (l={l}, i={i}, j={j}) was pruned: nothing to inspect")
+        if self.fig is None:
+            self._make_figure()
         self.edge = edge
         xi, yi = edge_samples(model, l, i, j, x)
         self.xi, self.yi = xi.numpy(), yi.numpy()
@@ -105,6 +114,8 @@ class EdgePanel:
 
         from kanlab.symbolic import get_function
 
+        if self.fig is None:
+            return
         fit = next((s for s in self.suggestions if s.name == name), None)
         if fit is None:
             self.fit_line.set_data([], [])

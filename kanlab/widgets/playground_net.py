@@ -5,7 +5,9 @@ curves) and a scatter of nodes, so a refresh during training only swaps segment 
 colours (no inset axes, no new artists). Layer l's nodes sit at height l, its edges' boxes at
 l + 0.5, ordered (input i, output j) from left to right as in ``kanlab.plotting.plot_kan``.
 Edge (l, i, j) is drawn with opacity ``tanh(3·|φ|₁)`` (its importance score, Eq. 2.17); pruned
-edges are not drawn; symbolic edges are vermillion with their function's name.
+edges are not drawn; symbolic edges are vermillion with their function's name. A
+multiplication node (``4+1`` in the hidden-layers box) is marked ×: the edges into it end at
+its subnodes, one box per (input, subnode), wired to the node that multiplies them.
 
 The canvas is ipympl's when it can be made (a click on a box reports the edge, see
 :meth:`NetworkPicture.edge_at`), else the course's PNG image canvas (edges picked from a list).
@@ -96,6 +98,7 @@ class NetworkPicture:
         self.edges: list[Edge] = []
         self.width: list[int] = []
         self.outs: list[int] = []
+        self.mult: list[list[int]] = []
         self.selected: Edge | None = None
         self.draw_count = 0
         if self.mode == "ipympl":
@@ -108,11 +111,13 @@ class NetworkPicture:
         return f"NetworkPicture(width={self.width}, canvas={self.mode!r}, draws={self.draw_count})"
 
     # ----- layout ------------------------------------------------------------------------------
-    def _layout(self, width: list[int], outs: list[int] | None = None) -> None:
+    def _layout(self, width: list[int], outs: list[int] | None = None,
+                mult: list[list[int]] | None = None) -> None:
         """Place nodes and boxes for ``width`` (only when the architecture changes).
 
         ``outs[l]`` is layer l's output count: its next width entry, or more when that entry has
         multiplication nodes (each takes ``arity`` subnodes, so its edges are drawn per subnode).
+        ``mult[l]``: the multiplication nodes of width entry l, marked × in the picture.
         """
         self.width = list(width)
         n_layers = len(width) - 1
@@ -140,6 +145,11 @@ class NetworkPicture:
             self._texts.append(self.ax.text(self.node_x[0][m], -0.12, label, ha="center", va="top"))
         self._texts.append(self.ax.text(self.node_x[-1][0], n_layers + 0.12, "f(x, y)",
                                         ha="center", va="bottom"))
+        self.mult = [list(m) for m in mult] if mult is not None else [[] for _ in width]
+        for l, nodes in enumerate(self.mult):
+            for m in nodes:
+                self._texts.append(self.ax.text(self.node_x[l][m] + 0.012, l + 0.05, "×",
+                                                fontsize=11, ha="left", va="bottom"))
         self._name_texts: list[Any] = []
 
     def box(self, edge: Edge) -> tuple[float, float, float, float]:
@@ -154,16 +164,18 @@ class NetworkPicture:
         import torch
 
         outs = [layer.out_dim for layer in model.layers]
-        if list(model.width) != self.width or outs != self.outs:
-            self._layout(list(model.width), outs)
+        layouts = getattr(model, "node_layouts", None)
+        groups = [lay.groups() for lay in layouts] if layouts else [[[m] for m in range(w)]
+                                                                    for w in model.width]
+        mult = [[m for m, g in enumerate(gs) if len(g) > 1] for gs in groups]
+        if list(model.width) != self.width or outs != self.outs or mult != self.mult:
+            self._layout(list(model.width), outs, mult)
         x = x[: N_SAMPLES]
         with torch.no_grad():
             acts = [(h.numpy(), a.numpy()) for h, a in model.activations(x)]
         wires, boxes, curves, colors = [], [], [], []
         # owner[l][j]: the node of width entry l + 1 that layer l's output (subnode) j feeds
-        layouts = getattr(model, "node_layouts", None)
-        owner = [[n for n, g in enumerate(lay.groups()) for _ in g] for lay in layouts[1:]] \
-            if layouts else [list(range(w)) for w in self.width[1:]]
+        owner = [[n for n, g in enumerate(gs) for _ in g] for gs in groups[1:]]
         names: list[tuple[float, float, str]] = []
         for l, (h, a) in enumerate(acts):
             layer = model.layers[l]
