@@ -67,7 +67,7 @@ def build_controls() -> SimpleNamespace:
         button = getattr(c, name)
         button.layout = W.Layout(width="auto")
         button.add_class(f"kanlab-playground-{name.replace('_', '-')}")
-    for name in ("lamb", "lr", "noise", "n_train", "grid", "k"):
+    for name in ("lamb", "lr", "noise", "n_train", "grid", "k", "hidden", "formula"):
         getattr(c, name).add_class(f"kanlab-playground-{name.replace('_', '-')}")
     c.readout = W.HTML("step 0")
     c.readout.add_class("kanlab-playground-readout")

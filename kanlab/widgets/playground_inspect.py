@@ -44,6 +44,8 @@ class EdgePanel:
              W.HBox([self.candidates, self.snap_button, self.unsnap_button, self.close_button])],
             layout=W.Layout(display="none", border="1px solid #ccc", padding="4px"))
         self.widget.add_class("kanlab-playground-inspector")
+        for name in ("snap", "unsnap", "close"):
+            getattr(self, f"{name}_button").add_class(f"kanlab-playground-{name}")
         self.edge: tuple[int, int, int] | None = None
         self.suggestions: list[Any] = []
         self._syncing = False
