@@ -40,10 +40,10 @@ class KnotTables:
 
     def matches(self, knots: torch.Tensor) -> bool:
         """True while ``knots`` holds exactly the values these tables were built from."""
-        snap = self.snapshot
+        snap = self.snapshot  # torch.equal compares shapes, not dtypes; devices must match first
         return (
-            snap is not None and snap.shape == knots.shape and snap.dtype == knots.dtype
-            and snap.device == knots.device and torch.equal(snap, knots)
+            snap is not None and snap.dtype == knots.dtype and snap.device == knots.device
+            and torch.equal(snap, knots)
         )  # fmt: skip
 
     def get(self, name: str, compute: Callable[[torch.Tensor], Any]) -> Any:

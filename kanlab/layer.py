@@ -69,17 +69,17 @@ def over_leading_dims(fn, x: torch.Tensor, out_dim: int) -> torch.Tensor:
     return fn(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], out_dim)
 
 
-def checked_forward(rows, check, x: Any, dtype: torch.dtype, out_dim: int) -> torch.Tensor:
-    """``rows`` (batch, in) -> (batch, out) applied to x (..., in) after ``check(x, leading=True)``.
+def checked_forward(rows, first: KANLayer, x: Any, out_dim: int) -> torch.Tensor:
+    """``rows`` (batch, in) -> (batch, out) applied to x (..., in) that ``first.check_input`` accepts.
 
-    What ``KANLayer.forward`` and ``KAN.forward`` share: under autocast, x is cast to the
-    parameters' ``dtype`` with autocast off (``compute_dtype``); outside it (the common case) no
-    context manager and, for 2-D x, no reshape run (``benchmarks/layer_speed.py``).
+    What ``KANLayer.forward`` and ``KAN.forward`` share (``first``: the layer that reads x): under
+    autocast, x is cast to the parameters' dtype with autocast off (``compute_dtype``); outside
+    it (the common case) no context manager and, for 2-D x, no reshape (``benchmarks/layer_speed.py``).
     """
     if isinstance(x, torch.Tensor) and _autocast_on(x.device.type):
-        with compute_dtype(dtype, x) as x:
-            return checked_forward(rows, check, x, dtype, out_dim)
-    check(x, leading=True)
+        with compute_dtype(first.coef.dtype, x) as x:
+            return checked_forward(rows, first, x, out_dim)
+    first.check_input(x, leading=True)
     return rows(x) if x.dim() == 2 else over_leading_dims(rows, x, out_dim)
 
 
@@ -211,7 +211,7 @@ class KANLayer(nn.Module):
         Under ``torch.autocast`` the layer computes in its parameters' dtype (float32/float64) and
         returns that dtype; lower-precision inputs are cast up first (``compute_dtype``).
         """
-        return checked_forward(self.forward_unchecked, self.check_input, x, self.coef.dtype, self.out_dim)
+        return checked_forward(self.forward_unchecked, self, x, self.out_dim)
 
     def forward_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         """``forward`` without the input checks (the model checks its input once).

@@ -116,8 +116,7 @@ class KAN(nn.Module):
 
         Under ``torch.autocast`` it computes in the parameters' dtype (see ``KANLayer.forward``).
         """
-        first = self.layers[0]
-        return checked_forward(self._forward_rows, first.check_input, x, first.coef.dtype, self.width[-1])
+        return checked_forward(self._forward_rows, self.layers[0], x, self.width[-1])
 
     def _forward_rows(self, x: torch.Tensor) -> torch.Tensor:
         for l, layer in enumerate(self.layers):  # noqa: E741

@@ -54,10 +54,10 @@ def check_finite(x: torch.Tensor, message: str) -> None:
     fails at the next synchronisation). Inside ``torch.compile`` or a ``torch.func`` transform
     it is skipped: a traced forward must not branch on tensor values.
     """
-    if tracing() or x.numel() == 0:
+    if tracing():
         return
     if x.device.type == "cpu":
-        if not all_finite(x):
+        if not all_finite(x):  # all_finite: True for an empty x
             raise ValueError(message)
-    else:
+    elif x.numel():
         torch._assert_async(torch.isfinite(x).all(), message)
