@@ -233,8 +233,8 @@ def test_reset_is_clean(pg: Playground) -> None:
 
 
 def test_the_app_builds() -> None:
-    """The app builds with its default (ipympl) canvas; the ≤ 2 s build target is measured in a
-    real kernel by benchmarks/playground_latency.py (timing targets live in benchmarks/)."""
+    """The app builds with its default (ipympl) canvas (its cost: the test above in CPU seconds,
+    benchmarks/playground_latency.py in wall seconds in a real kernel)."""
     pg = Playground()
     assert pg.network.mode == "ipympl"
     assert pg.model is not None and pg.train_loss == [] and pg.message_kind != "error"
@@ -263,16 +263,22 @@ def test_numpy_target_checks_the_same_whitelist() -> None:
             numpy_function(text)
 
 
-def test_the_build_imports_neither_sympy_nor_scipy() -> None:
-    """Heavy imports wait until they are needed (a typed formula, a snap, the formula readout)."""
-    code = ("import sys, torch; torch.set_num_threads(1)\n"
+def test_the_build_is_light_and_imports_neither_sympy_nor_scipy() -> None:
+    """A fresh process: the build (import kanlab.widgets + Playground()) takes ≤ 2 s of CPU
+    (measured 0.5-0.65 s; CPU time, since wall time on a shared machine says more about the
+    neighbours; benchmarks/playground_latency.py measures both in a real kernel), and heavy
+    imports wait until they are needed (a typed formula, a snap, the formula readout)."""
+    code = ("import sys, time, torch, kanlab; torch.set_num_threads(1)\n"
+            "c0 = time.process_time()\n"
             "from kanlab.widgets import Playground\n"
-            "pg = Playground(canvas='image')\n"
+            "pg = Playground()\n"
+            "print(time.process_time() - c0)\n"
             "print(sorted(m for m in ('sympy', 'scipy') if m in sys.modules))\n"
             "pg.set_formula('x*y'); print('sympy' in sys.modules, pg.message_kind)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          check=True).stdout.split("\n")
-    assert out[:2] == ["[]", "True ok"], out
+    assert out[1:3] == ["[]", "True ok"], out
+    assert float(out[0]) <= 2.0, f"the build took {float(out[0]):.2f} s of CPU"
 
 
 # ----- multiplication nodes: snap, the formula readout, the inspector ------------------------------
