@@ -278,8 +278,9 @@ def pinn_loss(
     """Physics-informed loss ``alpha·mean((Δu_hat - f)²) + mean((u_hat - g)²)``.
 
     x_interior (n_i, 2), x_boundary (n_b, 2); both need at least one point. ``alpha > 0``
-    balances the residual (large, ~ (2π²)² at the start) against the boundary term; the paper
-    uses 0.01. Differentiable in the model's parameters. Introduced in 08_solving_pdes.
+    balances the residual (large at the start: about mean(f²), since an untrained network's
+    Laplacian is small) against the boundary term; the KAN paper (§3.4) uses 0.01.
+    Differentiable in the model's parameters. Introduced in 08_solving_pdes.
     """
     if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool) or not (alpha > 0 and math.isfinite(alpha)):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
@@ -302,7 +303,9 @@ def error_norms(model: Callable[[Tensor], Tensor], problem: PoissonProblem, x_te
 
     Returns ``{"u_mse", "rel_l2", "h1"}``: mean((u_hat - u*)²); ||u_hat - u*|| / ||u*||; and the
     H1 seminorm error sqrt(mean |∇u_hat - ∇u*|²), with both gradients from autograd. On a
-    uniform mesh these are the integral norms up to the factor |Ω|. Introduced in 08_solving_pdes.
+    uniform mesh these are the integral norms up to the factor |Ω|. The KAN paper's two metrics
+    (§3.4, "L2 squared" and "H1 squared") are ``u_mse`` and ``u_mse + h1**2``. Introduced in
+    08_solving_pdes.
     """
     if problem.exact is None:
         raise ValueError(f"problem {problem.name!r} has no exact solution, so errors cannot be measured")
