@@ -8,7 +8,9 @@ Used by ``tests/test_browser.py`` (one server and one browser for the whole modu
   notebook there (outputs and stored widget state dropped), starts its kernel through the REST
   API (no "Select Kernel" dialog) and returns the page URL; ``close`` shuts the kernel down.
 - :func:`widget_notebook` builds a small notebook from cells of a course notebook, picked by
-  cell id (the real source, so the test follows the notebook), plus optional extra cells.
+  cell id (the real source, so the test follows the notebook), plus optional extra cells;
+  :data:`WIDGETS` / :func:`course_widget` name, for every course widget, the cells it runs (with
+  a cheap stand-in where the section before it is expensive) and the CSS selector of the widget.
 - :func:`run_all` runs every cell from the Run menu and waits until the kernel is idle.
 - :func:`key_latency` presses a key on a control and times, in the page, key press -> new
   ``src`` of the widget's image.
@@ -83,6 +85,47 @@ def widget_notebook(name: str, upto: str | None = None, ids: list[str] | None = 
     }
 
 
+# Cheap stand-ins for the expensive sections before a widget: the same names, smaller models.
+_NB06_DATA = ('dataset = create_dataset(exp_sin_xy, n_var=2, ranges=(-1, 1), n_train=200, '
+              'n_test=200, seed=0)')
+_NB07_MODEL = """dataset = create_dataset(exp_sin_xy, n_var=2, n_train=400, n_test=1000, seed=0)
+x_train = dataset["train_input"]
+model = KAN(width=[2, 1, 1], grid=5, k=3, seed=0)  # 07 prunes [2, 5, 1] down to this shape
+model.fit(dataset, steps=20, progress=False)"""
+_NB08_HISTORIES = """problem = sin_sin_problem()
+schedule = dict(alpha=0.01, n_side=9, n_test=21, lbfgs_iters=5, snapshot_every=2)
+kan = KAN(width=[2, 5, 1], grid=5, k=3, seed=0, dtype=torch.float64)
+h_kan = train_pde(kan, problem, steps=[8, 8], grids=[5, 10], **schedule)
+net = mlp([2, 20, 20, 1], activation="tanh", seed=0)
+h_mlp = train_pde(net, problem, steps=16, **schedule)"""
+
+#: name -> (course notebook, widget_notebook keyword arguments, CSS selector of the widget).
+WIDGETS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "00_slider": ("00_start_here", {"upto": "e70f59f1"},
+                  ".widget-vbox:has(> .widget-slider):has(img)"),
+    "01_composer": ("01_kolmogorov_arnold_theorem", {"ids": ["969bcc5c", "da56d27f"]},
+                    ".kanlab-ka-composer"),
+    "02_bsplines": ("02_bsplines", {"ids": ["b0536b41", "094b120c", "a2dde73e", "adeafe3e"]},
+                    ".kanlab-spline-explorer"),
+    "03_trainer": ("03_learnable_activation", {"ids": ["8728233f", "82a1a1bf"]},
+                   ".kanlab-edge-trainer"),
+    "06_dashboard": ("06_function_fitting", {"ids": ["4a44412c", "fb697d8d"],
+                                             "extra": [_NB06_DATA]}, ".kanlab-dashboard"),
+    # 07's §6 (auto_symbolic on the notebook's model) runs after the widget, as in Run All
+    "07_inspector": ("07_interpretability", {"ids": ["a6612d2f", "4ca297f4"],
+                                             "extra": [_NB07_MODEL], "after": ["122ec3e3"]},
+                     ".kanlab-edge-inspector"),
+    "08_viewer": ("08_solving_pdes", {"ids": ["8ec80669", "c1604326"],
+                                      "extra": [_NB08_HISTORIES]}, ".kanlab-pde-viewer"),
+}
+
+
+def course_widget(name: str) -> tuple[dict[str, Any], str]:
+    """(notebook, widget selector) for ``WIDGETS[name]``."""
+    notebook, kwargs, selector = WIDGETS[name]
+    return widget_notebook(notebook, **kwargs), selector
+
+
 class Lab:
     """A JupyterLab server on a temporary root; ``with Lab() as lab: url = lab.open(...)``."""
 
@@ -99,7 +142,8 @@ class Lab:
         state = self.tmp / "state"
         env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
                "JUPYTER_CONFIG_DIR": str(state / "config"), "MPLBACKEND": "Agg",
-               "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+               "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"),
+                                              os.environ.get("PYTHONPATH", "")])}
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={self.port}", f"--ServerApp.token={self.token}",
                f"--ServerApp.root_dir={self.root}", f"--LabApp.workspaces_dir={state / 'ws'}",
@@ -137,7 +181,8 @@ class Lab:
         session = self._api("POST", "sessions", {"path": path, "type": "notebook", "name": path,
                                                  "kernel": {"name": "python3"}})
         self.sessions[path] = session["id"]
-        return f"{self.base}/lab/tree/{path}?token={self.token}"
+        # a workspace of its own: JupyterLab does not reopen the notebooks of earlier pages
+        return f"{self.base}/lab/workspaces/{name}/tree/{path}?token={self.token}"
 
     def close(self, name: str) -> None:
         """Shut down the kernel of ``<name>.ipynb`` (frees the CPU for the next test)."""
@@ -201,9 +246,9 @@ def run_all(page: Any, url: str, timeout_s: float = 240) -> None:
         timeout=int(timeout_s * 1000))
 
 
-def probe(page: Any, code: str, timeout_ms: int = 60_000) -> str:
-    """Run ``code`` in the notebook's last cell (as a student typing it) and return its output
-    text: a look at the kernel-side state behind what the page shows."""
+def start_cell(page: Any, code: str) -> str:
+    """Type ``code`` into the notebook's last cell and run it (Ctrl+Enter) without waiting;
+    returns the cell's prompt before the run, for :func:`wait_cell`."""
     cell = page.locator(".jp-Notebook .jp-Cell").last
     cell.scroll_into_view_if_needed()
     before = cell.locator(".jp-InputArea-prompt").inner_text()
@@ -211,12 +256,24 @@ def probe(page: Any, code: str, timeout_ms: int = 60_000) -> str:
     editor.click()
     editor.fill(code)
     page.keyboard.press("Control+Enter")
+    return before
+
+
+def wait_cell(page: Any, before: str, timeout_ms: int = 60_000) -> str:
+    """Wait until the last cell, started by :func:`start_cell`, has run; return its output."""
+    cell = page.locator(".jp-Notebook .jp-Cell").last
     page.wait_for_function(
         "([c, old]) => { const p = c.querySelector('.jp-InputArea-prompt');"
         " return p && p.textContent !== old && /\\[\\d+\\]/.test(p.textContent); }",
         arg=[cell.element_handle(), before], timeout=timeout_ms)
     wait_idle(page, timeout_ms)
     return cell.locator(".jp-OutputArea").inner_text()
+
+
+def probe(page: Any, code: str, timeout_ms: int = 60_000) -> str:
+    """Run ``code`` in the notebook's last cell (as a student typing it) and return its output
+    text: a look at the kernel-side state behind what the page shows."""
+    return wait_cell(page, start_cell(page, code), timeout_ms)
 
 
 def tracebacks(page: Any) -> list[str]:
@@ -231,6 +288,52 @@ def widget_errors(errors: list[str]) -> list[str]:
     noise = ("favicon", "Failed to load resource", "lab/api/", "/api/", "kernelspecs",
              "WebSocket", "ws://", "lsp", "Language server", "workspaces")
     return [e for e in errors if not any(n in e for n in noise)]
+
+
+def show(page: Any, selector: str) -> Any:
+    """The first widget matching ``selector``, scrolled into view."""
+    widget = page.locator(selector).first
+    widget.wait_for(state="attached", timeout=30_000)
+    widget.scroll_into_view_if_needed()
+    widget.wait_for(state="visible", timeout=30_000)
+    return widget
+
+
+def labelled(widget: Any, kind: str, description: str) -> Any:
+    """The control of class ``kind`` (e.g. ``.widget-slider``) labelled ``description``."""
+    return widget.locator(kind, has=widget.page.locator(
+        f"label:text-is('{description}')")).first
+
+
+def slider(widget: Any, description: str) -> Any:
+    """The slider control of ``widget`` whose label is ``description``."""
+    return labelled(widget, ".widget-slider", description)
+
+
+def handle(control: Any) -> Any:
+    """A slider's handle (what keys move)."""
+    return control.locator(".noUi-handle").first
+
+
+def dropdown(widget: Any, description: str) -> Any:
+    """The ``<select>`` of the dropdown of ``widget`` whose label is ``description``."""
+    return labelled(widget, ".widget-dropdown", description).locator("select")
+
+
+def press(page: Any, control: Any, key: str, times: int = 1) -> None:
+    """Focus a slider's handle and press ``key`` ``times`` times."""
+    handle(control).focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def type_readout(page: Any, control: Any, value: Any) -> None:
+    """Type ``value`` into a slider's editable readout and press Enter (as a student may)."""
+    readout = control.locator(".widget-readout").first
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
 
 
 def src(widget: Any, n: int = 0) -> str:

@@ -12,6 +12,8 @@ import torch
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
+from figure_checks import assert_readable  # noqa: E402
+
 from kanlab.widgets import CoxDeBoorExplorer, KAComposer, SplineExplorer  # noqa: E402
 from kanlab.widgets._bspline_np import cox_de_boor_levels, greville, uniform_knots_1d  # noqa: E402
 
@@ -467,41 +469,6 @@ def test_edge_inspector_layer_switch_ranks_once(monkeypatch: pytest.MonkeyPatch)
 
 
 # ----- layout and the numbers the picture shows (issue 19) ------------------------------------
-def _text_boxes(fig) -> list[tuple[str, object]]:
-    """(name, window extent) of every visible text a reader must read: tick labels, axis
-    labels, titles, colour-bar labels, legends (one box each)."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    boxes = []
-    for n, ax in enumerate(fig.axes):
-        texts = []
-        for role, axis, lim in (("xtick", ax.xaxis, ax.get_xlim()), ("ytick", ax.yaxis, ax.get_ylim())):
-            lo, hi = sorted(lim)
-            texts += [(role, tick.label1) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
-                      if lo - 1e-9 * (hi - lo) <= tick.get_loc() <= hi + 1e-9 * (hi - lo)]
-        texts += [("xlabel", ax.xaxis.label), ("ylabel", ax.yaxis.label), ("title", ax.title)]
-        for role, t in texts:
-            if t.get_visible() and t.get_text().strip():
-                boxes.append((f"axes{n}.{role}:{t.get_text()}", t.get_window_extent(renderer)))
-        legend = ax.get_legend()
-        if legend is not None and legend.get_visible():
-            boxes.append((f"axes{n}.legend", legend.get_window_extent(renderer)))
-    return boxes
-
-
-def assert_readable(fig) -> None:
-    """Every label inside the canvas, no two labels on top of each other."""
-    width, height = fig.canvas.get_width_height()
-    boxes = _text_boxes(fig)
-    for name, b in boxes:
-        assert b.x0 >= -0.5 and b.y0 >= -0.5 and b.x1 <= width + 0.5 and b.y1 <= height + 0.5, \
-            f"{name} leaves the {width}×{height} canvas: {b}"
-    for i, (na, a) in enumerate(boxes):
-        for nb, b in boxes[i + 1:]:
-            ov_x, ov_y = min(a.x1, b.x1) - max(a.x0, b.x0), min(a.y1, b.y1) - max(a.y0, b.y0)
-            assert ov_x <= 1 or ov_y <= 1, f"{na} overlaps {nb}"
-
-
 def test_spline_explorer_slider_echo_keeps_the_exact_fit() -> None:
     """Finding 1: the browser sends back each slider rounded to its step; that must not
     replace the least-squares values (the readout then showed G = 20 fitting worse than G = 5)."""

@@ -110,8 +110,9 @@ class EdgeTrainer(WidgetBase):
                                         step=self.snapshot_every, description="epoch",
                                         style=style, layout=W.Layout(width="420px"))
         self.play = W.Play(value=self.epochs, min=0, max=self.epochs, step=self.snapshot_every,
-                           interval=60, description="play",
-                           tooltip="play through the stored epochs")
+                           interval=60, tooltip="play through the stored epochs (play, stop, repeat)")
+        # no description: ipywidgets shows the tooltip only on widgets without one (the Play
+        # widget draws no description anyway)
         W.jslink((self.play, "value"), (self.epoch_slider, "value"))
         self.grid_slider = W.IntSlider(value=self.grid, min=1, max=20, description="G",
                                        continuous_update=False, style=style)
