@@ -42,10 +42,10 @@ def test_step_30_lowers_the_loss(pg: Playground) -> None:
     assert "step <b>30</b>" in pg.c.readout.value
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_refine_keeps_the_function(seed: int) -> None:
-    pg = Playground(n_train=200, seed=seed, canvas="image")
-    pg.step(10)
+@pytest.mark.parametrize("seed, hidden, steps", [(0, "5", 10), (1, "5", 10), (0, "5, 5", 30)])
+def test_refine_keeps_the_function(seed: int, hidden: str, steps: int) -> None:
+    pg = Playground(n_train=200, seed=seed, hidden=hidden, canvas="image")
+    pg.step(steps)
     x = pg.dataset["train_input"]  # refine keeps the function on the training inputs
     with torch.no_grad():
         before = pg.model(x).clone()
@@ -55,7 +55,25 @@ def test_refine_keeps_the_function(seed: int) -> None:
     assert pg.model.grid == 10 and pg.c.grid.value == 10
     rms = float(torch.sqrt(torch.mean((after - before) ** 2)))
     assert rms < 1e-2 * float(before.std())
-    assert pg.marks == [10]  # the loss curves mark the refinement
+    assert pg.refine_change == pytest.approx(rms / float(before.std()), rel=1e-3)
+    assert pg.message.endswith("(the function is kept)"), pg.message
+    assert pg.marks == [steps]  # the loss curves mark the refinement
+
+
+@pytest.mark.slow
+def test_refine_says_when_the_function_moves() -> None:
+    """Early in training a deep network's grids lag behind its hidden values: no refine keeps the
+    function then, and the message says by how much it moved (measured here 51%)."""
+    pg = Playground(hidden="3, 3, 3", canvas="image")
+    pg.step(5)
+    x = pg.dataset["train_input"]
+    with torch.no_grad():
+        before = pg.model(x).clone()
+    pg.refine()
+    with torch.no_grad():
+        moved = float(torch.sqrt(torch.mean((pg.model(x) - before) ** 2)) / before.std())
+    assert moved > 0.01 and pg.message_kind == "ok"
+    assert f"the function moved by {moved:.1%} of its spread" in pg.message, (moved, pg.message)
 
 
 def test_a_typed_formula_becomes_the_target(pg: Playground) -> None:

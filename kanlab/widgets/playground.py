@@ -65,6 +65,7 @@ class Playground(ActionsMixin, ReadingMixin):
         self.train_loss: list[float] = []
         self.test_loss: list[float] = []
         self.marks: list[int] = []
+        self.refine_change: float | None = None  # the last refine's RMS change / spread
         self.draw_times: list[float] = []  # wall seconds per redraw
         self.draw_cpu_times: list[float] = []  # CPU seconds of the drawing thread per redraw
         self._syncing = False

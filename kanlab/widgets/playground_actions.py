@@ -11,6 +11,31 @@ from typing import Any
 from kanlab.widgets.playground_controls import guarded
 
 MAX_GRID = 80  # refine stops here
+KEPT = 0.01  # refine "keeps the function" when it moves by at most 1% of its spread (RMS)
+
+
+def refined(model: Any, new_grid: int, x: Any) -> tuple[Any, float]:
+    """``model`` refined to ``new_grid`` and the RMS change on ``x`` over the output's spread.
+
+    Both of ``KAN.refine``'s ways are tried on copies and the one that moves the function least
+    on ``x`` is kept: grids updated from ``x`` first, then refined exactly (best when values left
+    the grids early in training), or refined exactly first, then updated on the finer grid (best
+    for deeper networks later on, where updating the coarse grid loses more).
+    """
+    import copy
+    import warnings
+
+    import torch
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # fit builds a new optimizer each call
+        before = model(x)
+        spread = max(float(before.std()), 1e-12)
+        candidates = [copy.deepcopy(model).refine(new_grid, x=x),
+                      copy.deepcopy(model).refine(new_grid, update=False).update_grid(x)]
+        changes = [float(torch.sqrt(torch.mean((m(x) - before) ** 2))) / spread for m in candidates]
+    best = min(range(len(candidates)), key=changes.__getitem__)
+    return candidates[best], changes[best]
 
 
 class ActionsMixin:
@@ -92,18 +117,23 @@ class ActionsMixin:
 
     @guarded
     def refine(self) -> None:
-        """Grid extension G → 2G (the function is kept)."""
+        """Grid extension G → 2G, keeping the function (see :func:`refined`); the message says
+        so, or by how much it moved (deep networks early in training)."""
         new = 2 * self.model.grid
         if new > MAX_GRID:
             raise ValueError(f"G = {self.model.grid} is the finest grid here (refining gives "
                              f"{new} > {MAX_GRID}): press Reset or choose a smaller G")
 
         def action() -> str:
-            old = self.model.grid
-            self.model.refine(new, x=self.dataset["train_input"])
+            old, x = self.model.grid, self.dataset["train_input"]
+            self.model, change = refined(self.model, new, x)
+            self.refine_change = change
             self.grid = new
             self._sync(grid=min(new, self.c.grid.max))
-            return f"grid refined: G = {old} → {new} (the function is kept)"
+            kept = ("the function is kept" if change <= KEPT else
+                    f"the function moved by {change:.1%} of its spread on the training points: "
+                    "train a few steps")
+            return f"grid refined: G = {old} → {new} ({kept})"
 
         self._model_change(action)
 

@@ -59,7 +59,8 @@ def build_controls() -> SimpleNamespace:
                                description="sparsity λ", continuous_update=False, style=style,
                                layout=wide)
     c.update_grid = W.Button(description="Update grid", tooltip="move the grids to the data")
-    c.refine = W.Button(description="Refine G→2G", tooltip="grid extension: the function is kept")
+    c.refine = W.Button(description="Refine G→2G",
+                        tooltip="grid extension: the function is kept (or the message says how much it moved)")
     c.prune = W.Button(description="Prune", icon="cut", tooltip="drop weak nodes and edges")
     c.auto_snap = W.Button(description="Snap all", icon="magic",
                            tooltip="snap every edge whose best formula has R² ≥ 0.99")
