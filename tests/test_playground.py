@@ -364,3 +364,19 @@ def test_a_mult_node_reads_x_times_y() -> None:
     assert abs(float(expanded.coeff(x, 1).coeff(y, 1)) - 1.0) < 0.05, expanded  # ≈ 1·x·y + small
     assert pg.formula_rmse < 0.05 and "\\hat f(x, y)" in pg.c.formula_out.value
     assert "x y" in pg.c.formula_out.value  # sympy's latex of the product
+
+
+def test_warnings_of_a_model_change_are_a_note_in_the_message(pg: Playground, recwarn: pytest.WarningsRecorder) -> None:
+    import warnings
+
+    update = pg.model.update_grid
+
+    def noisy(x: torch.Tensor) -> object:
+        warnings.warn("too few distinct samples", RuntimeWarning, stacklevel=2)
+        warnings.warn("too few distinct samples", RuntimeWarning, stacklevel=2)
+        return update(x)
+
+    pg.model.update_grid = noisy
+    pg.update_grid()
+    assert pg.message == "grids updated from the training inputs (note: too few distinct samples)"
+    assert pg.message_kind == "ok" and len(recwarn) == 0  # nothing reaches the log

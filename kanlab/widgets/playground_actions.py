@@ -27,14 +27,21 @@ def refined(model: Any, new_grid: int, x: Any) -> tuple[Any, float]:
 
     import torch
 
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # fit builds a new optimizer each call
+    ways = (lambda m: m.refine(new_grid, x=x), lambda m: m.refine(new_grid, update=False).update_grid(x))
+    candidates, changes, notes = [], [], []
+    with torch.no_grad():
         before = model(x)
         spread = max(float(before.std()), 1e-12)
-        candidates = [copy.deepcopy(model).refine(new_grid, x=x),
-                      copy.deepcopy(model).refine(new_grid, update=False).update_grid(x)]
-        changes = [float(torch.sqrt(torch.mean((m(x) - before) ** 2))) / spread for m in candidates]
+        for way in ways:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                candidates.append(way(copy.deepcopy(model)))
+            changes.append(float(torch.sqrt(torch.mean((candidates[-1](x) - before) ** 2))) / spread)
+            # "build a new optimizer" does not concern the app: fit builds one every call
+            notes.append([w for w in caught if "optimizer" not in str(w.message)])
     best = min(range(len(candidates)), key=changes.__getitem__)
+    for w in notes[best]:  # the kept model's warnings only (the app's message shows them)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return candidates[best], changes[best]
 
 
@@ -94,7 +101,10 @@ class ActionsMixin:
         self.trainer.restart()
 
     def _model_change(self, action: Callable[[], str]) -> None:
-        """Pause, change the model, mark the loss curves, redraw, resume."""
+        """Pause, change the model, mark the loss curves, redraw, resume. Warnings raised on the
+        way become a note in the message."""
+        import warnings
+
         from kanlab.widgets.playground_train import DIVERGED, model_is_finite
 
         self.trainer.hold()
@@ -102,7 +112,12 @@ class ActionsMixin:
             self.trainer.resume()
             raise FloatingPointError(DIVERGED)
         try:
-            text = action()
+            with warnings.catch_warnings(record=True) as caught:  # shown in the message, not the log
+                warnings.simplefilter("always")
+                text = action()
+            notes = list(dict.fromkeys(str(w.message) for w in caught))
+            if notes:
+                text += f" (note: {notes[0]}{f'; +{len(notes) - 1} more' if len(notes) > 1 else ''})"
             self.marks.append(len(self.train_loss))
             self.show_message(text, "ok")
             self._structure_changed()
@@ -140,18 +155,14 @@ class ActionsMixin:
     @guarded
     def prune(self) -> None:
         """Replace the model by its pruned copy (weak hidden nodes and edges dropped)."""
-        import warnings
 
         def action() -> str:
             old = self.width_text()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                self.model = self.model.prune(x=self.dataset["train_input"])
+            self.model = self.model.prune(x=self.dataset["train_input"])
             self.hidden = [lay.spec() for lay in self.model.node_layouts[1:-1]]
             self._sync(hidden=self._hidden_text(self.hidden))
             self.trainer.steps = max(self.trainer.steps, 50)  # grids stay as they are
             self.close_inspector()
-            note = f" ({caught[0].message})" if caught else ""
-            return f"pruned: width {old} → {self.width_text()}{note}"
+            return f"pruned: width {old} → {self.width_text()}"
 
         self._model_change(action)
