@@ -170,7 +170,8 @@ class MapsFigure(_Blitted):
 
 
 class LossFigure(_Blitted):
-    """Train and test RMSE per step (log scale); dotted lines mark grid/structure changes."""
+    """Train and test RMSE per step (log scale); dotted lines mark grid/structure changes.
+    The limits move in whole decades and doublings, so the background is rarely redrawn."""
 
     def __init__(self) -> None:
         from matplotlib.ticker import FuncFormatter
@@ -202,10 +203,7 @@ class LossFigure(_Blitted):
             self._marks = [self.ax.axvline(m + 0.5, color="0.6", lw=0.8, ls=":") for m in marks]
             self.invalidate()
         values = np.array([v for v in train[:n] + test[:n] if v > 0 and np.isfinite(v)])
-        # limits move in whole decades and doublings, so the background is rarely redrawn
-        ylim = (1e-3, 1.0)
-        if values.size:
-            ylim = (10.0 ** np.floor(np.log10(values.min())), 10.0 ** np.ceil(np.log10(values.max())))
+        ylim = self._ylim(values) if values.size else self.ax.get_ylim()
         xmax = 10.0
         while xmax < n + 1:
             xmax *= 2
@@ -213,6 +211,17 @@ class LossFigure(_Blitted):
             self.ax.set_ylim(*ylim)
             self.ax.set_xlim(0, xmax)
             self.invalidate()
+
+    def _ylim(self, values: np.ndarray, spare: int = 2) -> tuple[float, float]:
+        """y limits in whole decades that move rarely (each move is a full redraw): kept while
+        the values fit and at most ``spare`` decades stay empty; else the values' decades with one
+        spare decade below (the loss tends to fall)."""
+        lo, hi = np.round(np.log10(self.ax.get_ylim()))
+        need_lo, need_hi = np.floor(np.log10(values.min())), np.ceil(np.log10(values.max()))
+        need_hi = max(need_hi, need_lo + 1)
+        if lo <= need_lo and need_hi <= hi and (hi - lo) - (need_hi - need_lo) <= spare:
+            return self.ax.get_ylim()
+        return 10.0 ** (need_lo - 1), 10.0 ** need_hi
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -84,7 +84,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "exp(sin(πx) + y²)": Preset("exp(sin(pi*x) + y**2)", 0.0,
                                 "the paper's running example: exactly a [2, 1, 1] KAN"),
-    "x·y": Preset("x*y", 0.0, "multiplication: a [2, 2, 1] KAN writes it as ((x+y)² − (x−y)²)/4"),
+    "x·y": Preset("x*y", 0.0, "multiplication: a [2, 2, 1] KAN writes it as ((x+y)² − (x−y)²)/4; "
+                              "or type 0+1 in hidden layers for one multiplication node"),
     "J0(20x)": Preset("j0(20*x)", 0.0, "a wiggly Bessel function of x alone: needs a fine grid"),
     "noisy sin(πx) + y²": Preset("sin(pi*x) + y**2", 0.3,
                                  "noisy labels: watch the train and test losses part"),
