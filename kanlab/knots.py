@@ -129,12 +129,23 @@ def grid_samples(knots: torch.Tensor, k: int, n: int) -> torch.Tensor:
     return (points[:, lo] * (1 - frac) + points[:, lo + 1] * frac).T
 
 
-def refine_knots(knots: torch.Tensor, k: int, new_grid: int) -> torch.Tensor:
+def refine_knots(knots: torch.Tensor, k: int, new_grid: int, keep_ends: bool | torch.Tensor = False) -> torch.Tensor:
     """Knots with ``new_grid`` intervals on the same grid range, placed along the old grid.
 
     knots: (in_dim, G + 2k + 1) -> (in_dim, new_grid + 2k + 1). Uniform knots stay uniform; on
     any grid, G -> m·G inserts points between the old ones, so the spline spaces are nested and
-    refinement reproduces a spline exactly. Introduced in 02_bsplines.
+    refinement reproduces a spline exactly on the grid range. Introduced in 02_bsplines.
+
+    ``keep_ends`` (a bool, or one per input): keep the ``k`` extension knots on each side as they
+    are instead of continuing the new grid's end spacing. Then every old knot is a new knot (knot
+    insertion), so on G -> m·G the old spline is reproduced exactly *everywhere*, also beyond the
+    grid range (where a trained hidden layer's values can lie).
     """
     check_grid_and_order(new_grid, k)
-    return extend_grid(grid_samples(knots, k, new_grid + 1).T, k)
+    refined = extend_grid(grid_samples(knots, k, new_grid + 1).T, k)
+    if keep_ends is False or k == 0:
+        return refined
+    kept = torch.cat([knots[:, :k], refined[:, k : refined.shape[1] - k], knots[:, knots.shape[1] - k :]], dim=1)
+    if keep_ends is True:
+        return kept
+    return torch.where(torch.as_tensor(keep_ends, device=knots.device)[:, None], kept, refined)

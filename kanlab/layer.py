@@ -378,12 +378,19 @@ class KANLayer(nn.Module):
         self.knots = knots
 
     @torch.no_grad()
-    def refine(self, new_grid: int) -> None:
+    def refine(self, new_grid: int, x: torch.Tensor | None = None) -> None:
         """Grid extension: move to ``new_grid`` intervals, keeping the function on the grid range.
 
         New grid points interpolate the old ones (so G -> 2G adds midpoints and the spline spaces
         are nested: the old spline is reproduced exactly up to round-off). Introduced in
         06_function_fitting.
+
+        ``x`` (batch, in), optional: the samples the function must be kept on (the layer's inputs
+        on the training data). The least-squares fit then also weights the samples (on nested
+        grids it is exact anyway; G 3 -> 5 keeps the function best where the data are). An input
+        with samples beyond its grid range (training moves a hidden layer's values) keeps its
+        ``k`` outer knots on each side (``refine_knots(keep_ends=...)``): every old knot stays a
+        knot, so on nested grids the spline is kept exactly there too.
 
         Optimizers: ``coef`` gets G + k new columns, so it becomes a new ``nn.Parameter``; an
         optimizer built before would keep stepping the old tensor, which the layer no longer uses.
@@ -391,10 +398,15 @@ class KANLayer(nn.Module):
         ``UserWarning`` says so when the old ``coef`` holds a gradient, i.e. when an optimizer
         outside ``fit`` may be using it.
         """
-        knots = splines.refine_knots(self.knots, self.k, new_grid)
         samples = splines.grid_samples(self.knots, self.k, 4 * (new_grid + self.k) + 1)  # (n, in)
-        values = self.spline_part(samples)
-        new_coef = splines.curve_to_coef(samples, values, knots, self.k, ridge=0.0)
+        outside: torch.Tensor | bool = False
+        if x is not None:  # the least squares also weight the samples (G -> G' not a multiple)
+            self.check_input(x)
+            lo, hi = self.grid_range.unbind(1)
+            outside = (x.amin(0) < lo) | (x.amax(0) > hi)
+            samples = torch.cat([samples, x])
+        knots = splines.refine_knots(self.knots, self.k, new_grid, keep_ends=outside)
+        new_coef = splines.curve_to_coef(samples, self.spline_part(samples), knots, self.k, ridge=0.0)
         if self.coef.grad is not None:
             warnings.warn(
                 f"refine replaced coef {tuple(self.coef.shape)} by a new parameter {tuple(new_coef.shape)}: "
