@@ -88,6 +88,14 @@ class LBFGS(torch.optim.Optimizer):
         }
         return packed
 
+    def reset(self) -> None:
+        """Forget the curvature pairs and the last step: the next ``step`` starts as a fresh LBFGS.
+
+        ``fit`` calls it after a grid update: the pairs (s, y) describe the loss as a function of
+        the coefficients on the old grid, which mean other functions on the new one.
+        """
+        self.state.clear()
+
     def _reject(self, values: list[torch.Tensor] | None, what: str) -> None:
         """Put the parameters back to ``values`` (the last finite iterate) and say so, once."""
         if values is not None:

@@ -61,6 +61,8 @@ def fit(
     progress: bool = True,
     seed: int = 0,
     history_size: int = 100,
+    keep_best: bool = True,
+    reset_lbfgs_on_grid_update: bool = True,
 ) -> dict[str, list[float]]:
     """Train ``model`` on ``dataset``; return the history, one entry per step.
 
@@ -72,6 +74,16 @@ def fit(
     training early. ``seed`` fixes minibatch sampling. ``history_size`` is L-BFGS's memory
     (pairs of parameter-sized vectors): 100 reaches ~2x lower error than 10 on the paper's
     examples at the same step budget (benchmarks/fit_accuracy.py).
+
+    ``keep_best`` (default True): when training ends, the model is put back to the state with the
+    lowest train RMSE seen after any step — parameters *and* grids (every buffer, e.g. ``knots``)
+    — so a late grid update or a step onto a worse plateau never leaves the model worse than it
+    was (fits at G = 3 and 20 of the fit suite ended above their best loss). The history still
+    records every step (the model ends at ``min(history["train_loss"])``).
+    It applies when ``lamb == 0``; with the sparsity penalty the last state is kept (training
+    there trades loss for sparsity). ``keep_best=False``: the state after the last step.
+    ``reset_lbfgs_on_grid_update`` (default True): after each grid update LBFGS forgets its
+    curvature pairs, which were measured on the old grid's coefficients.
     """
     check_dataset(dataset, model.width[0], model.width[-1])
     dtype = next(model.parameters()).dtype
@@ -106,6 +118,8 @@ def fit(
     optimizer = _make_optimizer(opt, params, lr, history_size)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     history: dict[str, list[float]] = {"train_loss": [], "test_loss": [], "reg": []}
+    track_best = keep_best and lamb == 0
+    best: dict[str, Any] = {"loss": math.inf, "step": None, "state": None}
 
     def objective(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if lamb == 0:  # no penalty: not even its bookkeeping
@@ -120,6 +134,8 @@ def fit(
             for step in range(steps):
                 if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
                     model.update_grid(x_train)
+                    if step > 0 and reset_lbfgs_on_grid_update and hasattr(optimizer, "reset"):
+                        optimizer.reset()
                 if batch == -1:
                     xb, yb = x_train, y_train
                 else:
@@ -140,6 +156,8 @@ def fit(
                         f"last finite step and stopped (a smaller lr or float64 may help)",
                         RuntimeWarning, stacklevel=2,
                     )
+                if track_best and losses[0] < best["loss"]:
+                    best.update(loss=losses[0], step=step, state=_snapshot(model))
                 history["train_loss"].append(losses[0])
                 history["test_loss"].append(losses[1])
                 history["reg"].append(last_reg[0])
@@ -148,12 +166,20 @@ def fit(
                     bar.set_postfix(train=f"{losses[0]:.2e}", test=f"{losses[1]:.2e}")
                 if not finite or (callback is not None and callback(model, step, history)):
                     break
+        if best["state"] is not None and best["step"] != step:
+            model.load_state_dict(best["state"], strict=False)  # (symbolic names do not change in fit)
     finally:
         for p in params:  # fit owns its optimiser: no gradients are left for anyone else's
             p.grad = None
         if bar is not None:
             bar.close()
     return history
+
+
+def _snapshot(model: Any) -> dict[str, Any]:
+    """A copy of the model's state (parameters, knots and the other buffers) to restore later."""
+    named = [*model.named_parameters(), *model.named_buffers()]
+    return {name: tensor.detach().clone() for name, tensor in named}
 
 
 # Below this much work per pass (samples × Σ in·out·(G + k + 1) multiply-adds), fit runs on one
