@@ -92,12 +92,13 @@ _NB07_MODEL = """dataset = create_dataset(exp_sin_xy, n_var=2, n_train=400, n_te
 x_train = dataset["train_input"]
 model = KAN(width=[2, 1, 1], grid=5, k=3, seed=0)  # 07 prunes [2, 5, 1] down to this shape
 model.fit(dataset, steps=20, progress=False)"""
-_NB08_HISTORIES = """problem = sin_sin_problem()
-schedule = dict(alpha=0.01, n_side=9, n_test=21, lbfgs_iters=5, snapshot_every=2)
+_NB08_HISTORIES = """problem = sin_sin_y2_problem()
+schedule = dict(alpha=0.01, n_side=9, n_test=21, lbfgs_iters=5)
 kan = KAN(width=[2, 5, 1], grid=5, k=3, seed=0, dtype=torch.float64)
-h_kan = train_pde(kan, problem, steps=[8, 8], grids=[5, 10], **schedule)
-net = mlp([2, 20, 20, 1], activation="tanh", seed=0)
-h_mlp = train_pde(net, problem, steps=16, **schedule)"""
+h_kan = train_pde(kan, problem, steps=[8, 8], grids=[5, 10], snapshot_every=2, **schedule)
+best_act = "tanh"
+tuning = {best_act: train_pde(mlp([2, 20, 20, 1], activation=best_act, seed=0), problem,
+                              steps=16, snapshot_every=2, **schedule)}"""
 
 #: name -> (course notebook, widget_notebook keyword arguments, CSS selector of the widget).
 WIDGETS: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -115,7 +116,7 @@ WIDGETS: dict[str, tuple[str, dict[str, Any], str]] = {
     "07_inspector": ("07_interpretability", {"ids": ["a6612d2f", "4ca297f4"],
                                              "extra": [_NB07_MODEL], "after": ["122ec3e3"]},
                      ".kanlab-edge-inspector"),
-    "08_viewer": ("08_solving_pdes", {"ids": ["8ec80669", "c1604326"],
+    "08_viewer": ("08_solving_pdes", {"ids": ["8084ed0a", "0a758ec8"],
                                       "extra": [_NB08_HISTORIES]}, ".kanlab-pde-viewer"),
 }
 
