@@ -29,19 +29,19 @@ def _cheb(x: torch.Tensor, n: int) -> torch.Tensor:
 
 @exercise(NOTEBOOK)
 def check_chebyshev(chebyshev) -> Feedback:
-    """``chebyshev(x, n) -> (len(x), n)``: columns T_0(x), ..., T_{n-1}(x) by T_{c+1} = 2x·T_c − T_{c−1}."""
+    """``chebyshev(x, n) -> (len(x), n)``: columns T_0(x), ..., T_{n-1}(x) by T_{m+1} = 2x·T_m − T_{m−1}."""
     x = torch.linspace(-1, 1, 21, dtype=torch.float64)
     want = _cheb(x, 6)
     got = array(call(chebyshev, x.clone(), 6), "the design matrix")
     if got.shape != (21, 6):
-        hint = "n columns: T_0 up to T_{n-1}" if got.shape[:1] == (21,) else "one row per point, one column per T_c"
+        hint = "n columns: T_0 up to T_{n-1}" if got.shape[:1] == (21,) else "one row per point, one column per T_m"
         raise Wrong(f"shape {got.shape}, expected (21, 6)", hint)
     if close(got, want.numpy(), atol=1e-12):
-        return correct("T_c(cos θ) = cos(cθ): global polynomials, each non-zero almost everywhere on [-1, 1].")
+        return correct("T_m(cos θ) = cos(mθ): global polynomials, each non-zero almost everywhere on [-1, 1].")
     return first_match(got, [
         (_cheb(x, 7)[:, 1:].numpy(), "the columns start at T_1", "T_0 = 1 is the first column"),
-        (torch.stack([x**c for c in range(6)], 1).numpy(), "those are monomials x^c", "use the recursion T_{c+1} = 2x·T_c − T_{c−1}"),
-    ], rtol=1e-9) or wrong("the columns are not T_0..T_5", "T_0 = 1, T_1 = x, T_{c+1} = 2x·T_c − T_{c−1}")
+        (torch.stack([x**c for c in range(6)], 1).numpy(), "those are monomials x^c", "use the recursion T_{m+1} = 2x·T_m − T_{m−1}"),
+    ], rtol=1e-9) or wrong("the columns are not T_0..T_5", "T_0 = 1, T_1 = x, T_{m+1} = 2x·T_m − T_{m−1}")
 
 
 @exercise(NOTEBOOK)
