@@ -140,13 +140,16 @@ def main() -> None:
         info = _run(kc, INFO)
         cold.append(info)
         idle = _moves(kc, info, args.moves)
-        _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear(); pg.draw_cpu_times.clear()\npg.play()\ntime.sleep(3)")
+        _run(kc, "pg.c.noise.value = 0.0\npg.draw_times.clear(); pg.draw_cpu_times.clear()\n"
+                 "_steps = [0]; _record = pg.trainer.on_step\n"  # counts across data changes
+                 "pg.trainer.on_step = lambda h: (_steps.__setitem__(0, _steps[0] + 1), _record(h))\n"
+                 "pg.play()\ntime.sleep(3)")
         training = _moves(kc, info, args.moves)
         stats = _run(kc, "pg.pause()\nimport json, resource\n"
                          "_r = []\nfor _ in range(5):\n"
                          "    _s = time.perf_counter(); pg.network.fig.canvas.draw(); _r.append(time.perf_counter() - _s)\n"
                          "_out = {'draw': pg.draw_times, 'cpu': pg.draw_cpu_times, 'render': _r,"
-                         " 'steps': len(pg.train_loss),"
+                         " 'steps': _steps[0],"
                          " 'playing': pg.trainer.playing, 'message': pg.message,"
                          " 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}")
         steps = _run(kc, "import time\n_t = []\nfor _ in range(5):\n"
