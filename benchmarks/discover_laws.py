@@ -1,0 +1,72 @@
+"""From data to law: ``kanlab.discovery.discover`` on the Feynman laws of 10_discovering_laws.
+
+For every law of ``kanlab.discovery.FEYNMAN_LAWS`` (velocity addition, an inverse-square law,
+Doppler's ω₀/(1 − v/c) with its dimensionless group v/c, and relativistic mass, the known hard
+case) and seeds 0–4: attribution → separability/symmetry tests → shape (MultKAN product, sum,
+or F(Σ g_i)) → fit → snap with lookahead → formula, rounded to 4 decimals. A run *recovers*
+the law when sympy proves the rounded formula equal to the law (``equivalent``), checked again
+numerically on a wider box (``Law.outside``: up to 5× the training range, inside the physical domain). Acceptance (issue 21): ≥ 4 of 5 seeds
+on velocity addition, inverse square and Doppler.
+
+Run: ``python benchmarks/discover_laws.py [--seeds N] [--quick] [LAW ...]`` (1 torch thread;
+``--quick``: seed 0, the three acceptance laws). About 5–60 s per law and seed on one core.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C  # noqa: E402
+import torch  # noqa: E402
+
+ACCEPTANCE = ("velocity_addition", "inverse_square", "doppler")
+
+
+def short(expr, limit: int = 60) -> str:
+    text = str(expr)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def main(argv: list[str]) -> None:
+    from kanlab.discovery import FEYNMAN_LAWS, discover
+
+    torch.set_num_threads(1)
+    quick = C.quick_flag(argv)
+    n_seeds = 1 if quick else 5
+    if "--seeds" in argv:
+        n_seeds = int(argv[argv.index("--seeds") + 1])
+    names = [a for a in argv if a in FEYNMAN_LAWS] or (list(ACCEPTANCE) if quick else list(FEYNMAN_LAWS))
+    headers = ["law", "seed", "inputs kept", "shape", "recovered formula", "sympy-equal", "max rel. err outside",
+               "test RMSE", "time"]
+    rows, counts = [], {}
+    for name in names:
+        law = FEYNMAN_LAWS[name]
+        counts[name] = 0
+        for seed in range(n_seeds):
+            t0 = time.perf_counter()
+            found = discover(law.f, law.ranges, law.names, seed=seed)
+            same, _ = law.check(found.formula)
+            _, rel_out = law.check(found.formula, outside=True)
+            counts[name] += same
+            rows.append([name, seed, ",".join(law.names[i] for i in found.kept), str(found.shape.width),
+                         short(found.formula), "yes" if same else "no", C.fmt_sci(rel_out),
+                         C.fmt_sci(found.rmse), f"{time.perf_counter() - t0:.0f} s"])
+            print(" | ".join(str(v) for v in rows[-1]), flush=True)
+    print()
+    print(C.markdown_table(headers, rows))
+    print()
+    table = [[n, FEYNMAN_LAWS[n].truth, f"{counts[n]}/{n_seeds}", "yes" if n in ACCEPTANCE else "no (known hard)"]
+             for n in names]
+    print(C.markdown_table(["law", "truth", "exact law recovered", "acceptance law"], table))
+    summary = [{"benchmark": "discover_laws", "metric": f"{n}: exact law, seeds 0–{n_seeds - 1}",
+                "kanlab": f"{counts[n]}/{n_seeds}", "reference": "≥ 4/5" if n in ACCEPTANCE else "-",
+                "note": FEYNMAN_LAWS[n].truth} for n in names]
+    C.write_results("discover_laws", "From data to law: Feynman laws", {"headers": headers, "rows": rows}, summary)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
