@@ -140,7 +140,7 @@ def train_pde(
             ``model.refine(G, update=False)`` (the function is kept) and LBFGS restarts. ``None``: one stage,
             no grid changes (MLPs).
         update_grid: also move the grids to the collocation points' quantiles before each
-            refine (``model.refine(G, x=collocation points)``; never the inputs of an earlier fit). Off by default: for this problem the
+            refine (``model.update_grid(collocation points)``; never the inputs of an earlier fit). Off by default: for this problem the
             first layer's inputs already fill the grid range uniformly, and the quantile grids of
             the hidden layer gave 3-5x larger final errors in our runs (benchmarks/pde.py setup).
         alpha: weight of the PDE residual in ``alpha·pde + bc`` (> 0).
@@ -187,9 +187,8 @@ def train_pde(
             # The grids come from these collocation points or stay as they are: never from the
             # inputs of an unrelated earlier fit (model.train_input).
             if update_grid:
-                model.refine(grid, x=x_all)
-            else:
-                model.refine(grid, update=False)
+                model.update_grid(x_all)
+            model.refine(grid, update=False)
             elapsed += time.perf_counter() - t0
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = LBFGS(  # kanlab's: keeps its curvature memory at the tiny losses PINNs reach
