@@ -30,6 +30,7 @@ COURSE = [
     "07_interpretability",
     "08_solving_pdes",
     "09_kan_vs_mlp",
+    "10_discovering_laws",
     "11_capstone",
 ]
 
