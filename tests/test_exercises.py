@@ -213,6 +213,8 @@ RIGHT: dict[str, list[tuple]] = {
     "function_fitting.check_theory_exponent": [(lambda k: -(k + 1),)],
     "function_fitting.check_loglog_slope": [(lambda G, r: np.polyfit(np.log(G), np.log(r), 1)[0],),
                                             (lambda G, r: np.polyfit(np.log10(G), np.log10(r), 1)[0],)],
+    "function_fitting.check_seed_summary": [(lambda r: (np.median(r), max(r)),),
+                                            (lambda r: [float(np.median(r)), np.max(r)],)],
     "interpretability.check_entropy": [(_entropy,)],
     "interpretability.check_kept_nodes": [(_kept,)],
     "interpretability.check_r2": [(_r2,)],
@@ -340,6 +342,14 @@ MISTAKES: dict[str, list[tuple[tuple, str]]] = {
         ((lambda G, r: np.polyfit(G, r, 1)[0],), "linear axes"),
         ((lambda G, r: np.polyfit(np.log(G), r, 1)[0],), "log of rmse"),
         ((lambda G, r: np.polyfit(np.log(G), np.log(r), 1)[1],), "intercept"),
+    ],
+    "function_fitting.check_seed_summary": [
+        ((lambda r: (max(r), np.median(r)),), "swapped"),
+        ((lambda r: (np.mean(r), max(r)),), "is the mean"),
+        ((lambda r: (sorted(r)[len(r) // 2], max(r)),), "two middle values"),
+        ((lambda r: (np.median(r), min(r)),), "largest"),
+        ((lambda r: (min(r), max(r)),), "best seed"),
+        ((lambda r: np.median(r),), "two numbers"),
     ],
     "interpretability.check_entropy": [
         ((lambda l1: float(-(l1 * l1.log()).sum()),), "normalised"),

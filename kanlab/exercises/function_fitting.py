@@ -1,4 +1,5 @@
-"""Self-checks for 06_function_fitting: the scaling-law exponent from theory and from measurements."""
+"""Self-checks for 06_function_fitting: the scaling-law exponent from theory and from measurements,
+and the median and worst run over seeds that a fair comparison reports."""
 
 from __future__ import annotations
 
@@ -40,3 +41,35 @@ def check_loglog_slope(slope) -> Feedback:
         (np.polyfit(np.log(G), rmse, 1)[0], "only G was put on a log axis", "take the log of rmse too"),
         (np.polyfit(np.log(G), np.log(rmse), 1)[1], "that is the intercept, log C", "polyfit returns [slope, intercept]"),
     ], rtol=1e-6) or wrong(f"slope {got:.4g}, expected {want:.4g}", "np.polyfit(np.log(G), np.log(rmse), 1)[0]")
+
+
+def _pair(got, what: str) -> tuple[float, float] | Feedback:
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return wrong(f"{what} returned {got!r}; two numbers (median, worst) were expected",
+                     "end with `return median, worst`")
+    return number(got[0], "the median"), number(got[1], "the worst run")
+
+
+@exercise(NOTEBOOK)
+def check_seed_summary(summarize) -> Feedback:
+    """``summarize(rmse) -> (median, worst)``: one model's test RMSEs over seeds (a list) in two numbers."""
+    for runs in ([3e-4, 5e-1, 2e-4, 4e-4, 6e-4], [2e-4, 1e-3, 4e-4, 3e-4]):
+        got = _pair(call(summarize, list(runs)), f"summarize({runs})")
+        if isinstance(got, Feedback):
+            return got
+        median, worst = float(np.median(runs)), max(runs)
+        if np.allclose(got, (median, worst), rtol=1e-6):
+            continue
+        ordered = sorted(runs)
+        return first_match(got, [
+            ((worst, median), "the two numbers are swapped", "return them in the order (median, worst)"),
+            ((float(np.mean(runs)), worst), f"that median is the mean: with one stalled seed in {runs} it is "
+             "pulled far up by that one run", "np.median(rmse): half the seeds are better, half worse"),
+            ((ordered[len(runs) // 2], worst), f"for an even number of seeds ({runs}) the median is the mean "
+             "of the two middle values", "np.median does that for you"),
+            ((median, min(runs)), "the worst run is the one with the *largest* RMSE", "max(rmse), not min"),
+            ((min(runs), worst), "that is the best seed, not the median", "np.median(rmse)"),
+        ]) or wrong(f"summarize({runs}) = ({got[0]:.3g}, {got[1]:.3g}), expected ({median:.3g}, {worst:.3g})",
+                    "median = np.median(rmse), worst = max(rmse)")
+    return correct("the median says what a typical seed gives, the worst what you risk on one run; "
+                   "a mean of RMSEs is ruled by its single worst seed.")
