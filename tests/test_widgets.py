@@ -623,3 +623,29 @@ def test_dashboard_rate_is_over_recent_steps_and_log_ticks_are_readable() -> Non
         labelled = [t for t in dash.ax.yaxis.get_major_ticks()
                     if dash.ax.get_ylim()[0] <= t.get_loc() <= dash.ax.get_ylim()[1]]
         assert len(labelled) >= 2
+
+
+def test_live_figure_redraws_only_what_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """00's slider: the user's figure as an Image widget; a move blits the moving artists over
+    the saved rest (no full draw), the picture changes, foreign artists are refused."""
+    from matplotlib.figure import Figure
+
+    from kanlab.widgets import LiveFigure
+
+    fig = Figure(figsize=(4, 2))
+    ax = fig.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    ax.set(xlabel="x", ylabel="y", title="start")
+    live = LiveFigure(fig, moving=[line, ax.title])
+    first = bytes(live.view.value)
+    assert first.startswith(b"\x89PNG") and live.view.layout.width == "400px"  # its own size: 4 in at 100 dpi
+    full_draws = []
+    monkeypatch.setattr(fig.canvas, "draw", lambda: full_draws.append(1))
+    line.set_ydata([1, 0])
+    ax.set_title("moved")
+    live.redraw()
+    assert bytes(live.view.value) != first and full_draws == [] and live.redraw_count == 1
+    assert live.static_figure() is not fig and "LiveFigure(moving=2" in repr(live)
+    other = Figure().subplots().plot([0], [0])[0]
+    with pytest.raises(ValueError, match="belong to fig"):
+        LiveFigure(fig, moving=[other])

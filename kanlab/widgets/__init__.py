@@ -48,6 +48,7 @@ Widgets (notebook that introduces each)
 - ``TrainingDashboard`` (06_function_fitting): ``callback`` for ``KAN.fit``; live losses, stop.
 - ``EdgeInspector`` (07_interpretability): look at one edge, rank symbolic candidates, snap.
 - ``PDEViewer`` (08_solving_pdes): scrub solution and error maps through training.
+- ``LiveFigure`` (00_start_here): your own figure as a live image, redrawn only where it moved.
 
 Importing ``kanlab.widgets`` is cheap: each class (and ipywidgets/matplotlib) is imported on
 first use.
@@ -66,6 +67,7 @@ _EXPORTS = {
     "TrainingDashboard": "kanlab.widgets.dashboard",
     "EdgeInspector": "kanlab.widgets.edge_inspector",
     "PDEViewer": "kanlab.widgets.pde_viewer",
+    "LiveFigure": "kanlab.widgets.live_figure",
     "Playground": "kanlab.widgets.playground",
 }
 

@@ -55,6 +55,7 @@ class CoxDeBoorExplorer(WidgetBase):
         self.fig = new_figure((8.0, 4.4), self.canvas_mode)
         self.ax_level, self.ax_lower = self.fig.subplots(2, 1, sharex=True)
         self._artists: list[Any] = []
+        self._static: list[Any] = []
         self._draw()
 
         style = {"description_width": "initial"}
@@ -113,14 +114,14 @@ class CoxDeBoorExplorer(WidgetBase):
         self.level = check_int("level", level, 0, self.k)
         self.c = min(self.c, self.n_at_level(self.level) - 1)
         self._sync_sliders()
-        self._draw()
-        self.redraw(full=True)
+        self._draw_curves()
+        self.redraw()  # the knots, band and axes stay: only the curves are drawn again
 
     def set_c(self, c: int) -> None:
         """Decompose basis c of the current order."""
         self.c = check_int("c", c, 0, self.n_at_level(self.level) - 1)
-        self._draw()
-        self.redraw(full=True)
+        self._draw_curves()
+        self.redraw()
 
     def _after_structure_change(self) -> None:
         self.c = min(self.c, self.n_at_level(self.level) - 1)
@@ -138,6 +139,26 @@ class CoxDeBoorExplorer(WidgetBase):
 
     # ----- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
+        """Everything: the knots and the grid range's band (fixed for this G and k), then the
+        curves of the shown order and basis (:meth:`_draw_curves`)."""
+        for artist in self._static:
+            artist.remove()
+        ax, axl = self.ax_level, self.ax_lower
+        lo, hi = self.grid_range
+        self._static = [ax.axvline(t, color="0.8", lw=0.6, zorder=0) for t in self.knots]
+        # opaque enough to survive the live image's 256-colour palette (see _base.canvas_png)
+        self._static += [a.axvspan(lo, hi, color=BAND, zorder=0) for a in (ax, axl)]
+        ax.set_xlim(self.x[0], self.x[-1])  # the knots' span of this G and k (never only growing)
+        ax.set_ylim(-0.05, 1.1)
+        axl.set_ylim(-0.05, 1.1)
+        axl.set_xlabel("x (blue band: the grid range; grey lines: knots)")
+        ax.set_ylabel("order p")
+        axl.set_ylabel("order p − 1, weights")
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        """The curves, legends and title of order p and basis c: on the image canvas
+        they are blitted over the saved axes (a slider move redraws only these)."""
         for artist in self._artists:
             artist.remove()
         ax, axl, x, p, c = self.ax_level, self.ax_lower, self.x, self.level, self.c
@@ -152,13 +173,6 @@ class CoxDeBoorExplorer(WidgetBase):
         self.basis_line = ax.plot(x, self.levels[p][:, c], color="black", lw=2.2,
                                   label=f"$B_{{{c},{p}}}$")[0]
         arts.append(self.basis_line)
-        lo, hi = self.grid_range
-        arts += [ax.axvline(t, color="0.8", lw=0.6, zorder=0) for t in self.knots]
-        # opaque enough to survive the live image's 256-colour palette (see _base.canvas_png)
-        arts += [a.axvspan(lo, hi, color=BAND, zorder=0) for a in (ax, axl)]
-        ax.set_xlim(x[0], x[-1])  # the knots' span of this G and k (never only growing)
-        ax.set_ylim(-0.05, 1.1)
-        ax.set_ylabel(f"order {p}")
         n = self.n_at_level(p)
         ax.set_title(f"order p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
                      + (f"; $B_{{{c},{p}}}$ = orange + green" if p else ": indicators"),
@@ -166,8 +180,7 @@ class CoxDeBoorExplorer(WidgetBase):
         arts.append(ax.legend(loc="upper right", fontsize=8, ncols=3))
         if p:
             lower = self.levels[p - 1]
-        lw, rw = blend_weights(x, self.knots, p) if p else (None, None)
-        if p:
+            lw, rw = blend_weights(x, self.knots, p)
             arts += axl.plot(x, lower[:, c], "--", color="#E69F00", label=f"$B_{{{c},{p - 1}}}$")
             arts += axl.plot(x, lower[:, c + 1], "--", color="#009E73",
                              label=f"$B_{{{c + 1},{p - 1}}}$")
@@ -179,11 +192,13 @@ class CoxDeBoorExplorer(WidgetBase):
             arts += axl.plot(x[on_r], rw[on_r, c], "-.", color="#0072B2", lw=1.5,
                              label="ramp $1-w'$")
             arts.append(axl.legend(loc="upper right", fontsize=8, ncols=4))
-            axl.set_ylabel(f"order {p - 1}, weights")
         else:
-            axl.set_ylabel("")
             arts.append(axl.text(0.5, 0.5, "order 0 has no lower order: half-open indicators",
                                  transform=axl.transAxes, ha="center", va="center"))
-        axl.set_ylim(-0.05, 1.1)
-        axl.set_xlabel("x (blue band: the grid range; grey lines: knots)")
         self._artists = arts
+        # the title changes with p and c: drawn with the curves, not into the background (the
+        # y labels do not change: an axis draws its label into the background whatever its flag)
+        self._animated = [*arts, ax.title]
+        if self.canvas_mode == "image":
+            for artist in self._animated:
+                artist.set_animated(True)

@@ -91,6 +91,7 @@ class EdgeInspector(WidgetBase):
         self.clear_button.on_click(self._wrap(lambda _: self.clear()))
         self.select_edge(self.l, self.i, self.j, redraw=False)
         view = self._setup_view(self.canvas_mode)
+        self._layout_chars = self._ytick_chars()
         self._thread: threading.Thread | None = None
         if precompute:
             self._thread = threading.Thread(target=self._rank_all, name="kanlab-rank", daemon=True)
@@ -157,9 +158,19 @@ class EdgeInspector(WidgetBase):
                                   f"({self.l}, {self.i}, {self.j}) &nbsp;·&nbsp; {self._effect()}")
         self.show_candidate(self.candidate_dropdown.value, redraw=False)
         if redraw:
-            if self.canvas_mode == "image":
-                freeze_layout(self.fig)  # new limits, new tick labels: lay out again
+            if self.canvas_mode == "image" and self._ytick_chars() > self._layout_chars:
+                freeze_layout(self.fig)  # wider tick labels than laid out for: lay out again
+                self._layout_chars = self._ytick_chars()
             self.redraw(full=True)
+
+    def _ytick_chars(self) -> int:
+        """Characters of the widest y tick label at the current limits (the left margin the
+        layout needs; a constrained layout costs more than the whole redraw)."""
+        axis = self.ax.yaxis
+        lo, hi = sorted(self.ax.get_ylim())
+        ticks = [t for t in axis.get_major_locator()() if lo <= t <= hi]
+        return max((len(label) for label in axis.get_major_formatter().format_ticks(ticks)),
+                   default=0)
 
     def candidate_curve(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The candidate's fitted curve c·f(a·x+b)+d on a grid over the samples' range."""
