@@ -8,7 +8,11 @@ the law when sympy proves the rounded formula equal to the law (``equivalent``),
 numerically on a wider box (``Law.outside``: up to 5× the training range, inside the physical domain). Acceptance (issue 21): ≥ 4 of 5 seeds
 on velocity addition, inverse square and Doppler.
 
-Run: ``python benchmarks/discover_laws.py [--seeds N] [--quick] [LAW ...]`` (1 torch thread;
+``--multkan`` adds velocity addition with the shape forced to the MultKAN F(s)·G(p),
+``width=[2, [1, 1], [0, 1]]`` (the shape ``from_formula`` compiles (u + v)/(1 + uv) into), to
+see how well multiplication nodes find it from data.
+
+Run: ``python benchmarks/discover_laws.py [--seeds N] [--quick] [--multkan] [LAW ...]`` (1 torch thread;
 ``--quick``: seed 0, the three acceptance laws). About 5–60 s per law and seed on one core.
 """
 
@@ -40,15 +44,18 @@ def main(argv: list[str]) -> None:
     if "--seeds" in argv:
         n_seeds = int(argv[argv.index("--seeds") + 1])
     names = [a for a in argv if a in FEYNMAN_LAWS] or (list(ACCEPTANCE) if quick else list(FEYNMAN_LAWS))
+    runs = [(n, n, None) for n in names]  # (row label, law, forced shape)
+    if "--multkan" in argv:
+        runs.append(("velocity_addition (MultKAN)", "velocity_addition", "mixed"))
     headers = ["law", "seed", "inputs kept", "shape", "recovered formula", "sympy-equal", "max rel. err outside",
                "test RMSE", "time"]
     rows, counts = [], {}
-    for name in names:
-        law = FEYNMAN_LAWS[name]
+    for name, law_name, kind in runs:
+        law = FEYNMAN_LAWS[law_name]
         counts[name] = 0
         for seed in range(n_seeds):
             t0 = time.perf_counter()
-            found = discover(law.f, law.ranges, law.names, seed=seed)
+            found = discover(law.f, law.ranges, law.names, seed=seed, kind=kind)
             same, _ = law.check(found.formula)
             _, rel_out = law.check(found.formula, outside=True)
             counts[name] += same
@@ -59,12 +66,13 @@ def main(argv: list[str]) -> None:
     print()
     print(C.markdown_table(headers, rows))
     print()
-    table = [[n, FEYNMAN_LAWS[n].truth, f"{counts[n]}/{n_seeds}", "yes" if n in ACCEPTANCE else "no (known hard)"]
-             for n in names]
+    table = [[n, FEYNMAN_LAWS[ln].truth, f"{counts[n]}/{n_seeds}",
+              "yes" if n in ACCEPTANCE else ("no (known hard)" if k is None else "no (shape comparison)")]
+             for n, ln, k in runs]
     print(C.markdown_table(["law", "truth", "exact law recovered", "acceptance law"], table))
     summary = [{"benchmark": "discover_laws", "metric": f"{n}: exact law, seeds 0–{n_seeds - 1}",
                 "kanlab": f"{counts[n]}/{n_seeds}", "reference": "≥ 4/5" if n in ACCEPTANCE else "-",
-                "note": FEYNMAN_LAWS[n].truth} for n in names]
+                "note": FEYNMAN_LAWS[ln].truth} for n, ln, _ in runs]
     C.write_results("discover_laws", "From data to law: Feynman laws", {"headers": headers, "rows": rows}, summary)
 
 

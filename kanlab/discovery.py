@@ -368,11 +368,13 @@ def fit_shape(shape: Shape, dataset: dict[str, torch.Tensor], seed: int = 0, ste
 
 def discover(f: Fn, ranges: Sequence[Sequence[float]], names: Sequence[str], seed: int = 0,
              n_train: int = 1000, tol: float = 1e-2, exact_rmse: float = 1e-6,
-             lib: Sequence[str] = LIB, digits: int = 4) -> Discovery:
+             lib: Sequence[str] = LIB, digits: int = 4, kind: str | None = None) -> Discovery:
     """Run the pipeline (module docstring) on ``f: (batch, n) -> (batch, 1)`` sampled in ``ranges``.
 
     ``names``: the inputs' names (sympy symbols in the formula). ``exact_rmse``: below this
     test RMSE a snapped one-edge-per-factor model is accepted; otherwise the factors get two edges.
+    ``kind`` forces a shape for the tested inputs ("mixed": the MultKAN F(s)·G(p) even where
+    F(Σ g_i) would do), to compare shapes on one law.
     """
     import sympy
 
@@ -385,6 +387,8 @@ def discover(f: Fn, ranges: Sequence[Sequence[float]], names: Sequence[str], see
     shape, info = choose_shape(f, sample_points(ranges, seed=seed), kept, names, tol)
     log.append(f"tests: {info} -> {shape}")
     tries = [(shape.kind, 1), (shape.kind, 2)] if shape.kind != "outer" else [("outer", 1), ("mixed", 1)]
+    if kind is not None:
+        tries = [(kind, 1)]
     best = None
     for kind, depth in tries:
         shape_d = Shape(kind, shape.features, depth)

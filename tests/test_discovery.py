@@ -86,7 +86,7 @@ def test_snap_lookahead_finds_a_square() -> None:
 @pytest.mark.slow
 def test_discover_recovers_the_inverse_square_law() -> None:
     law = FEYNMAN_LAWS["inverse_square"]
-    found = discover(law.f, law.ranges, law.names, seed=0)
+    found = discover(law.f, law.ranges, law.names, seed=0, n_train=300)
     assert found.kept == [0, 1, 2] and found.shape.kind == "product"
     same, rel = law.check(found.formula, outside=True)  # outside the training range too
     assert same and rel < 1e-9, found.formula
