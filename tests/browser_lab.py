@@ -13,7 +13,7 @@ Used by ``tests/test_browser.py`` (one server and one browser for the whole modu
   a cheap stand-in where the section before it is expensive) and the CSS selector of the widget.
 - :func:`run_all` runs every cell from the Run menu and waits until the kernel is idle.
 - :func:`key_latency` presses a key on a control and times, in the page, key press -> new
-  ``src`` of the widget's image.
+  ``src`` of the widget's image (:func:`pick_latency`: an option picked in a dropdown).
 
 Nothing in the repository changes; screenshots go to ``tests/artifacts/`` (git-ignored).
 """
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -373,34 +374,56 @@ def settle(page: Any, widget: Any, n: int = 0, quiet_ms: int = 700,
 
 
 _LATENCY_JS = """
-([im, key]) => { window.__kanlabLatency = new Promise((resolve) => {
+([im, event]) => { window.__kanlabLatency = new Promise((resolve) => {
   const old = im.src;
   let t0 = null;
   const obs = new MutationObserver(() => {
     if (t0 !== null && im.src !== old) { obs.disconnect(); resolve(performance.now() - t0); }
   });
   obs.observe(im, {attributes: true, attributeFilter: ['src']});
-  document.addEventListener('keydown', (e) => { if (e.key === key) t0 = performance.now(); },
-                            {capture: true, once: true});
+  document.addEventListener(event, () => { if (t0 === null) t0 = performance.now(); },
+                            {capture: true});
   setTimeout(() => { obs.disconnect(); resolve(-1); }, 20000);
 }); }
 """
 
 
-def key_latency(page: Any, widget: Any, control: Any, keys: list[str], n_img: int = 0,
-                pause_ms: int = 150) -> list[float]:
-    """Milliseconds from each key press on ``control`` to a new src of the widget's image.
+def event_latency(page: Any, widget: Any, actions: list[Callable[[], Any]], event: str,
+                  n_img: int = 0, pause_ms: int = 150) -> list[float]:
+    """Milliseconds from the page's first ``event`` of each action to a new src of the widget's
+    image.
 
-    For each key: a promise in the page notes ``performance.now()`` at the keydown (capture
-    phase, before the slider sees it) and resolves when the image's ``src`` attribute changes;
-    then Playwright presses the key. -1 means no new image within 20 s.
+    For each action: a promise in the page notes ``performance.now()`` at the first ``event``
+    (capture phase, before any widget sees it) and resolves when the image's ``src`` attribute
+    changes; then the action runs. -1 means no new image within 20 s.
     """
     img = widget.locator("img").nth(n_img).element_handle()
     times = []
-    for key in keys:
-        control.focus()
-        page.evaluate(_LATENCY_JS, [img, key])
-        page.keyboard.press(key)
+    for act in actions:
+        page.evaluate(_LATENCY_JS, [img, event])
+        act()
         times.append(float(page.evaluate("() => window.__kanlabLatency")))
         page.wait_for_timeout(pause_ms)
     return times
+
+
+def key_latency(page: Any, widget: Any, control: Any, keys: list[str], n_img: int = 0,
+                pause_ms: int = 150) -> list[float]:
+    """Milliseconds from each key press (keydown) on ``control`` to the widget's new picture."""
+    def press_on(key: str) -> Callable[[], None]:
+        def act() -> None:
+            control.focus()
+            page.keyboard.press(key)
+        return act
+
+    return event_latency(page, widget, [press_on(k) for k in keys], "keydown", n_img, pause_ms)
+
+
+def pick_latency(page: Any, widget: Any, select: Any, options: list[str], n_img: int = 0,
+                 pause_ms: int = 150) -> list[float]:
+    """Milliseconds from each option picked in the ``<select>`` (its input event) to the
+    widget's new picture."""
+    def pick(option: str) -> Callable[[], None]:
+        return lambda: select.select_option(label=option)
+
+    return event_latency(page, widget, [pick(o) for o in options], "input", n_img, pause_ms)

@@ -54,8 +54,11 @@ class CoxDeBoorExplorer(WidgetBase):
         self.canvas_mode = resolve_canvas(canvas)
         self.fig = new_figure((8.0, 4.4), self.canvas_mode)
         self.ax_level, self.ax_lower = self.fig.subplots(2, 1, sharex=True)
-        self._artists: list[Any] = []
         self._static: list[Any] = []
+        self._grey: list[Any] = []  # the bases of order p (thin grey)
+        self._fills: list[Any] = []  # the two weighted pieces of B_{c,p}
+        self._lines: list[Any] = []  # B_{c,p}, then the lower order's two bases and two ramps
+        self._notes: list[Any] = []
         self._draw()
 
         style = {"description_width": "initial"}
@@ -111,16 +114,21 @@ class CoxDeBoorExplorer(WidgetBase):
 
     def set_level(self, level: int) -> None:
         """Show order p = level (0..k)."""
+        was_zero = self.level == 0
         self.level = check_int("level", level, 0, self.k)
         self.c = min(self.c, self.n_at_level(self.level) - 1)
         self._sync_sliders()
+        if was_zero != (self.level == 0):  # order 0 has other legends: draw everything
+            self._draw()
+            self.redraw(full=True)
+            return
         self._draw_curves()
-        self.redraw()  # the knots, band and axes stay: only the curves are drawn again
+        self.redraw()  # the knots, band, legends and axes stay: only the curves are drawn again
 
     def set_c(self, c: int) -> None:
         """Decompose basis c of the current order."""
         self.c = check_int("c", c, 0, self.n_at_level(self.level) - 1)
-        self._draw_curves()
+        self._draw_curves(new_level=False)
         self.redraw()
 
     def _after_structure_change(self) -> None:
@@ -141,64 +149,92 @@ class CoxDeBoorExplorer(WidgetBase):
     def _draw(self) -> None:
         """Everything: the knots and the grid range's band (fixed for this G and k), then the
         curves of the shown order and basis (:meth:`_draw_curves`)."""
-        for artist in self._static:
+        for artist in [*self._static, *self._grey, *self._fills, *self._lines, *self._notes]:
             artist.remove()
+        self._grey, self._fills, self._lines, self._notes = [], [], [], []
         ax, axl = self.ax_level, self.ax_lower
         lo, hi = self.grid_range
         self._static = [ax.axvline(t, color="0.8", lw=0.6, zorder=0) for t in self.knots]
         # opaque enough to survive the live image's 256-colour palette (see _base.canvas_png)
         self._static += [a.axvspan(lo, hi, color=BAND, zorder=0) for a in (ax, axl)]
+        self._static += self._legends()
         ax.set_xlim(self.x[0], self.x[-1])  # the knots' span of this G and k (never only growing)
-        ax.set_ylim(-0.05, 1.1)
-        axl.set_ylim(-0.05, 1.1)
+        ax.set_ylim(-0.05, 1.4)  # every curve is <= 1: the legends above them, never covered
+        axl.set_ylim(-0.05, 1.4)
         axl.set_xlabel("x (blue band: the grid range; grey lines: knots)")
         ax.set_ylabel("order p")
         axl.set_ylabel("order p − 1, weights")
+        if self.level == 0:
+            self._notes = [axl.text(0.5, 0.5, "order 0 has no lower order: half-open indicators",
+                                    transform=axl.transAxes, ha="center", va="center")]
         self._draw_curves()
 
-    def _draw_curves(self) -> None:
-        """The curves, legends and title of order p and basis c: on the image canvas
-        they are blitted over the saved axes (a slider move redraws only these)."""
-        for artist in self._artists:
-            artist.remove()
+    def _legends(self) -> list[Any]:
+        """Legends in the general notation (the title names this c and p): they do not change
+        with the sliders, so they are drawn once, with the axes."""
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        orange = Patch(color="#E69F00", alpha=0.5)
+        black = Line2D([], [], color="black", lw=2.2)
+        if self.level == 0:
+            return [self.ax_level.legend([orange, black], ["indicator", "$B_{c,0}$"],
+                                         loc="upper right", fontsize=8, ncols=2)]
+        green = Patch(color="#009E73", alpha=0.5)
+        upper = self.ax_level.legend(
+            [orange, green, black], ["$w\\,B_{c,p-1}$", "$(1-w')\\,B_{c+1,p-1}$", "$B_{c,p}$"],
+            loc="upper right", fontsize=8, ncols=3)
+        lines = [Line2D([], [], ls="--", color="#E69F00"), Line2D([], [], ls="--", color="#009E73"),
+                 Line2D([], [], ls=":", color="#D55E00", lw=1.5),
+                 Line2D([], [], ls="-.", color="#0072B2", lw=1.5)]
+        lower = self.ax_lower.legend(lines, ["$B_{c,p-1}$", "$B_{c+1,p-1}$", "ramp $w$",
+                                             "ramp $1-w'$"], loc="upper right", fontsize=8, ncols=4)
+        return [upper, lower]
+
+    def _draw_curves(self, new_level: bool = True) -> None:
+        """The curves and title of order p and basis c, in place: on the image canvas they are
+        blitted over the saved axes (a slider move redraws only these). ``new_level``: the grey
+        bases of the order change too (not when only c moves)."""
         ax, axl, x, p, c = self.ax_level, self.ax_lower, self.x, self.level, self.c
-        arts = [ax.plot(x, self.levels[p][:, m], color="0.6", lw=0.8)[0]
-                for m in range(self.n_at_level(p))]
+        if new_level or not self._grey:
+            for line in self._grey:
+                line.remove()
+            self._grey = [ax.plot(x, self.levels[p][:, m], color="0.6", lw=0.8)[0]
+                          for m in range(self.n_at_level(p))]
         left, right = self.pieces()
-        arts.append(ax.fill_between(x, 0, left, color="#E69F00", alpha=0.5,
-                                    label=f"$w\\,B_{{{c},{p - 1}}}$" if p else "indicator"))
+        fills = [(0, left, "#E69F00")] + ([(left, left + right, "#009E73")] if p else [])
+        if len(self._fills) != len(fills) or not hasattr(self._fills[0], "set_data"):
+            for fill in self._fills:  # (matplotlib < 3.10: no set_data, drawn again)
+                fill.remove()
+            self._fills = [ax.fill_between(x, lo, hi, color=col, alpha=0.5) for lo, hi, col in fills]
+        else:
+            for fill, (lo, hi, _) in zip(self._fills, fills):
+                fill.set_data(x, lo, hi)
+        curves = [(ax, x, self.levels[p][:, c], "-", "black", 2.2)]
         if p:
-            arts.append(ax.fill_between(x, left, left + right, color="#009E73", alpha=0.5,
-                                        label=f"$(1-w')\\,B_{{{c + 1},{p - 1}}}$"))
-        self.basis_line = ax.plot(x, self.levels[p][:, c], color="black", lw=2.2,
-                                  label=f"$B_{{{c},{p}}}$")[0]
-        arts.append(self.basis_line)
+            lower, t = self.levels[p - 1], self.knots
+            lw, rw = blend_weights(x, t, p)
+            on_l = (x >= t[c]) & (x <= t[c + p])  # each ramp only matters where its
+            on_r = (x >= t[c + 1]) & (x <= t[c + p + 1])  # lower-order basis lives
+            curves += [(axl, x, lower[:, c], "--", "#E69F00", 1.5),
+                       (axl, x, lower[:, c + 1], "--", "#009E73", 1.5),
+                       (axl, x[on_l], lw[on_l, c], ":", "#D55E00", 1.5),
+                       (axl, x[on_r], rw[on_r, c], "-.", "#0072B2", 1.5)]
+        if len(self._lines) != len(curves):
+            for line in self._lines:
+                line.remove()
+            self._lines = [a.plot(xs, ys, ls, color=col, lw=lw)[0] for a, xs, ys, ls, col, lw in curves]
+        else:
+            for line, (_, xs, ys, *_) in zip(self._lines, curves):
+                line.set_data(xs, ys)
+        self.basis_line = self._lines[0]
         n = self.n_at_level(p)
         ax.set_title(f"order p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
-                     + (f"; $B_{{{c},{p}}}$ = orange + green" if p else ": indicators"),
-                     fontsize=10)
-        arts.append(ax.legend(loc="upper right", fontsize=8, ncols=3))
-        if p:
-            lower = self.levels[p - 1]
-            lw, rw = blend_weights(x, self.knots, p)
-            arts += axl.plot(x, lower[:, c], "--", color="#E69F00", label=f"$B_{{{c},{p - 1}}}$")
-            arts += axl.plot(x, lower[:, c + 1], "--", color="#009E73",
-                             label=f"$B_{{{c + 1},{p - 1}}}$")
-            t = self.knots  # each ramp only matters where its lower-order basis lives
-            on_l = (x >= t[c]) & (x <= t[c + p])
-            on_r = (x >= t[c + 1]) & (x <= t[c + p + 1])
-            arts += axl.plot(x[on_l], lw[on_l, c], ":", color="#D55E00", lw=1.5,
-                             label="ramp $w$")
-            arts += axl.plot(x[on_r], rw[on_r, c], "-.", color="#0072B2", lw=1.5,
-                             label="ramp $1-w'$")
-            arts.append(axl.legend(loc="upper right", fontsize=8, ncols=4))
-        else:
-            arts.append(axl.text(0.5, 0.5, "order 0 has no lower order: half-open indicators",
-                                 transform=axl.transAxes, ha="center", va="center"))
-        self._artists = arts
+                     + (f"; basis c = {c} (black) = orange + green" if p
+                        else f": indicators, basis c = {c} in orange"), fontsize=10)
         # the title changes with p and c: drawn with the curves, not into the background (the
         # y labels do not change: an axis draws its label into the background whatever its flag)
-        self._animated = [*arts, ax.title]
+        self._animated = [*self._grey, *self._fills, *self._lines, *self._notes, ax.title]
         if self.canvas_mode == "image":
             for artist in self._animated:
                 artist.set_animated(True)
