@@ -12,8 +12,10 @@ on velocity addition, inverse square and Doppler.
 ``width=[2, [1, 1], [0, 1]]`` (the shape ``from_formula`` compiles (u + v)/(1 + uv) into), to
 see how well multiplication nodes find it from data.
 
-Run: ``python benchmarks/discover_laws.py [--seeds N] [--quick] [--multkan] [LAW ...]`` (1 torch thread;
-``--quick``: seed 0, the three acceptance laws). About 5–60 s per law and seed on one core.
+Run: ``python benchmarks/discover_laws.py [--seeds N] [--quick] [--hard] [--multkan] [LAW ...]`` (1 torch
+thread). By default the three acceptance laws, seeds 0–4 (about 10–20 s per law and seed on an idle
+core, so it fits ``run_all``'s 300 s limit); ``--hard`` adds relativistic mass (about 1–2 min a
+seed); ``--quick``: seed 0 only.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ def main(argv: list[str]) -> None:
     n_seeds = 1 if quick else 5
     if "--seeds" in argv:
         n_seeds = int(argv[argv.index("--seeds") + 1])
-    names = [a for a in argv if a in FEYNMAN_LAWS] or (list(ACCEPTANCE) if quick else list(FEYNMAN_LAWS))
+    names = [a for a in argv if a in FEYNMAN_LAWS] or list(ACCEPTANCE)
+    if "--hard" in argv and "relativistic_mass" not in names:
+        names.append("relativistic_mass")
     runs = [(n, n, None) for n in names]  # (row label, law, forced shape)
     if "--multkan" in argv:
         runs.append(("velocity_addition (MultKAN)", "velocity_addition", "mixed"))
