@@ -649,3 +649,17 @@ def test_live_figure_redraws_only_what_moves(monkeypatch: pytest.MonkeyPatch) ->
     other = Figure().subplots().plot([0], [0])[0]
     with pytest.raises(ValueError, match="belong to fig"):
         LiveFigure(fig, moving=[other])
+
+
+def test_cox_de_boor_sliders_blit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser latency target (≤ 100 ms a move) rests on this: moving the order p or the
+    basis c draws the curves over the saved knots, band, legends and axes, never all of it."""
+    w = CoxDeBoorExplorer()
+    full_draws, before = [], bytes(w.view.value)
+    monkeypatch.setattr(w.fig.canvas, "draw", lambda: full_draws.append(1))
+    w.c_slider.value = 3
+    after_c = bytes(w.view.value)
+    w.level_slider.value = 2
+    assert full_draws == [] and before != after_c != bytes(w.view.value)
+    assert w.ax_level.get_title().startswith("order p = 2") and "basis c = 3" in w.ax_level.get_title()
+    assert len(w._grey) == w.n_at_level(2) and w.last_error is None
