@@ -1,6 +1,6 @@
 """Physics-informed Poisson solve: a [2, 10, 1] KAN against a ~10⁴-parameter MLP, same loop, same time.
 
-Problem: u_xx + u_yy = f on [-1, 1]² with u* = sin(πx)·sin(πy) (the KAN paper's Sec. 3.4).
+Problem: u_xx + u_yy = f on [-1, 1]² with u* = sin(πx)·sin(πy) (pykan's PDE tutorial problem; the KAN paper's §3.4 uses u* = sin(πx)·sin(πy²), notebook 08).
 Both models train with ``kanlab.pde_train.train_pde``: LBFGS (strong Wolfe), float64, loss
 α·mean(residual²) + mean(boundary error²) with α = 0.01 on a 31×31 interior mesh plus 128
 boundary points. The KAN extends its grid 5 → 10 → 20 with 10 + 20 + 50 LBFGS steps (10 inner
