@@ -77,7 +77,7 @@ BROWSER_CASES: list[tuple[str, str, tuple[str, str, Any], tuple[str, str], float
      ("exp(s)", "-s²/4"), None),
     ("02_bsplines", "02 SplineExplorer c3 (G = 5)", ("coef", "", 3), ("ArrowUp", "ArrowDown"),
      0.050),
-    ("02_bsplines", "02 CoxDeBoorExplorer order p", ("slider", "order p shown", "cdb"),
+    ("02_bsplines", "02 CoxDeBoorExplorer degree p", ("slider", "degree p shown", "cdb"),
      ("ArrowDown", "ArrowUp"), 0.100),
     ("02_bsplines", "02 CoxDeBoorExplorer basis c", ("slider", "basis c", "cdb"),
      ("ArrowUp", "ArrowDown"), 0.100),

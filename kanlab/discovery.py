@@ -105,20 +105,22 @@ class Shape:
             return [[], [self.n], [2]]
         return self.n if self.kind == "product" and self.n > 1 else 2
 
-    def masks(self) -> list[torch.Tensor | None]:
+    def masks(self, device: torch.device | str = "cpu") -> list[torch.Tensor | None]:
+        """Each layer's 0/1 edge mask (out, in) for this shape, on ``device`` (None: all edges)."""
         if self.kind == "mixed":  # s = Σ g_i(x_i) (row 0), p = Π h_i(x_i); then F(s)·G(p)
-            return [torch.cat([torch.ones(1, self.n), torch.eye(self.n)]), torch.eye(2)]
+            first = torch.cat([torch.ones(1, self.n, device=device), torch.eye(self.n, device=device)])
+            return [first, torch.eye(2, device=device)]
         if self.kind == "outer":  # F(Σ g_i(x_i))
             return [None, None]
-        eye = torch.eye(self.n)
-        last = eye if self.kind == "product" and self.n > 1 else torch.ones(1, self.n)
+        eye = torch.eye(self.n, device=device)
+        last = eye if self.kind == "product" and self.n > 1 else torch.ones(1, self.n, device=device)
         return [eye] * (self.depth - 1) + [last]
 
     def build(self, seed: int = 0, dtype: torch.dtype = torch.float64, grid: int = 5) -> KAN:
         """The untrained KAN of this shape, edges outside the shape masked."""
         model = KAN(self.width, grid=grid, seed=seed, dtype=dtype, mult_arity=self.mult_arity)
         with torch.no_grad():
-            for layer, mask in zip(model.layers, self.masks(), strict=True):
+            for layer, mask in zip(model.layers, self.masks(model.layers[0].coef.device), strict=True):
                 if mask is not None:
                     layer.mask.mul_(mask.to(layer.mask))
         return model

@@ -21,11 +21,12 @@ Fn = Callable[[torch.Tensor], torch.Tensor]
 
 def sample_points(ranges: Sequence[Sequence[float]], n: int = 400, seed: int = 0,
                   dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """n points uniform in the box ``ranges`` (one (lo, hi) per input): (n, len(ranges))."""
+    """n points uniform in the box ``ranges`` (one (lo, hi) per input): (n, len(ranges)), on the CPU
+    (the seeded CPU generator makes them the same on every machine)."""
     g = torch.Generator().manual_seed(seed)
-    lo = torch.tensor([r[0] for r in ranges], dtype=dtype)
-    hi = torch.tensor([r[1] for r in ranges], dtype=dtype)
-    return lo + (hi - lo) * torch.rand(n, len(ranges), generator=g, dtype=dtype)
+    lo = torch.tensor([r[0] for r in ranges], dtype=dtype, device="cpu")
+    hi = torch.tensor([r[1] for r in ranges], dtype=dtype, device="cpu")
+    return lo + (hi - lo) * torch.rand(n, len(ranges), generator=g, dtype=dtype, device="cpu")
 
 
 def _pull_out_scale(expr: Any) -> Any:
@@ -74,8 +75,8 @@ def equivalent(found: Any, truth: Any, symbols: Sequence[Any], x: torch.Tensor) 
         warnings.simplefilter("ignore")
         a = sympy.lambdify(symbols, found, "numpy")(*cols)
         b = sympy.lambdify(symbols, truth, "numpy")(*cols)
-    a = torch.as_tensor(a, dtype=torch.float64).expand(x.shape[0])
-    b = torch.as_tensor(b, dtype=torch.float64).expand(x.shape[0])
+    a = torch.as_tensor(a, dtype=torch.float64, device="cpu").expand(x.shape[0])  # NumPy values: CPU
+    b = torch.as_tensor(b, dtype=torch.float64, device="cpu").expand(x.shape[0])
     rel = float(((a - b).abs() / b.abs().clamp(min=1e-12)).max())
     rel = rel if math.isfinite(rel) else math.inf
     if rel > 1e-6:  # numerically different: no need to ask sympy (which can take minutes)

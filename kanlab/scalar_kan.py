@@ -62,9 +62,9 @@ def _times(weight: Tensor, b: Basis) -> Tensor:
 
 
 def bspline_bases(x: Tensor, knots: Sequence[float], k: int) -> list[Basis]:
-    """The ``len(knots) - k - 1`` B-spline bases of order ``k`` at ``x``, by Cox–de Boor.
+    """The ``len(knots) - k - 1`` B-spline bases of degree ``k`` at ``x``, by Cox–de Boor.
 
-    Order 0 is the half-open indicator ``t_m <= x < t_{m+1}``; order p mixes two order
+    Degree 0 is the half-open indicator ``t_m <= x < t_{m+1}``; degree p mixes two degree
     p-1 bases with linear weights in ``x``. Bases that are exactly zero (local support:
     at most k+1 are not) stay the float 0.0 and cost no graph node — skipping them is
     exact, since their value and derivative are both 0. Outside ``[t_0, t_last)`` every

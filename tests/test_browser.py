@@ -173,7 +173,7 @@ def test_02_spline_explorer_and_cox_de_boor(lab: Lab, browser: Any) -> None:
         assert "0.00e+00" not in readout.inner_text()
         # k changed with the keyboard (a slider that rebuilds)
         old = src(w)
-        press(page, slider(w, "k (order)"), "ArrowDown")
+        press(page, slider(w, "k (degree)"), "ArrowDown")
         wait_new_src(page, w, old)
 
         # finding 3: CoxDeBoorExplorer: the blue band the label names is in the live image
@@ -181,16 +181,16 @@ def test_02_spline_explorer_and_cox_de_boor(lab: Lab, browser: Any) -> None:
         img = cdb.locator("img").first
         assert colour_share(shot(img, "browser_02_cdb.png"),
                             tuple(int(BAND[i:i + 2], 16) for i in (1, 3, 5))) > 0.02
-        for label, key in (("order p shown", "ArrowDown"), ("basis c", "ArrowUp"),
-                           ("G (intervals)", "ArrowUp"), ("k (final order)", "ArrowDown")):
+        for label, key in (("degree p shown", "ArrowDown"), ("basis c", "ArrowUp"),
+                           ("G (intervals)", "ArrowUp"), ("k (final degree)", "ArrowDown")):
             old = src(cdb)
             press(page, slider(cdb, label), key)
             wait_new_src(page, cdb, old)
         shot(img, "browser_02_cdb_moved.png")
 
         # finding 3: x-limits follow the knots both ways (G = 1, k = 0 showed ±12), "1 basis"
-        for label, value in (("G (intervals)", 20), ("k (final order)", 5), ("G (intervals)", 1),
-                             ("k (final order)", 0)):
+        for label, value in (("G (intervals)", 20), ("k (final degree)", 5), ("G (intervals)", 1),
+                             ("k (final degree)", 0)):
             old = src(cdb)
             type_readout(page, slider(cdb, label), value)
             wait_new_src(page, cdb, old)

@@ -51,6 +51,10 @@ def test_shapes() -> None:
     assert not fb.ok and "x·exp(y)" in fb.message
     fb = check_shapes.judge({"a": "product", "b": "sum", "c": "product"})
     assert not fb.ok and "neither" in fb.message
+    fb = check_shapes.judge({"a": "outer", "b": "sum", "c": "outer"})  # only a is wrong: a's hint
+    assert not fb.ok and "x·exp(y)" in fb.message
+    fb = check_shapes.judge({"a": "product", "b": "outer", "c": "outer"})
+    assert not fb.ok and "sin x + y²" in fb.message
     fb = check_shapes.judge({"a": "product", "b": "sum", "c": "mult"})
     assert not fb.ok and "the shapes are" in fb.message
     assert not check_shapes.judge(["product"]).ok

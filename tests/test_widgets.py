@@ -525,7 +525,7 @@ def test_cox_de_boor_limits_band_and_counts() -> None:
     w.grid_slider.value, w.k_slider.value = 1, 0
     lo, hi = w.ax_level.get_xlim()
     assert -1.2 < lo < -1.0 and 1.0 < hi < 1.2
-    assert w.ax_level.get_title().startswith("order p = 0: 1 basis on 2 knots")
+    assert w.ax_level.get_title().startswith("degree p = 0: 1 basis on 2 knots")
     rgb = np.asarray(Image.open(io.BytesIO(w.view.value)).convert("RGB")).astype(int)
     band = np.array([int(BAND[i:i + 2], 16) for i in (1, 3, 5)])
     assert np.mean(np.all(np.abs(rgb - band) <= 6, axis=-1)) > 0.05
@@ -652,7 +652,7 @@ def test_live_figure_redraws_only_what_moves(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_cox_de_boor_sliders_blit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The browser latency target (≤ 100 ms a move) rests on this: moving the order p or the
+    """The browser latency target (≤ 100 ms a move) rests on this: moving the degree p or the
     basis c draws the curves over the saved knots, band, legends and axes, never all of it."""
     w = CoxDeBoorExplorer()
     full_draws, before = [], bytes(w.view.value)
@@ -661,5 +661,5 @@ def test_cox_de_boor_sliders_blit(monkeypatch: pytest.MonkeyPatch) -> None:
     after_c = bytes(w.view.value)
     w.level_slider.value = 2
     assert full_draws == [] and before != after_c != bytes(w.view.value)
-    assert w.ax_level.get_title().startswith("order p = 2") and "basis c = 3" in w.ax_level.get_title()
+    assert w.ax_level.get_title().startswith("degree p = 2") and "basis c = 3" in w.ax_level.get_title()
     assert len(w._grey) == w.n_at_level(2) and w.last_error is None

@@ -30,7 +30,7 @@ def check_spline_counts(answer) -> Feedback:
                 if knots == 5 else "G + 2k + 1 knots: the G + 1 grid points plus k on each side")
         return wrong(f"{knots:g} knots", hint)
     if bases != 6:
-        hint = ("kanlab's k is the degree; G + k + 1 would count with de Boor's order k + 1 as if it were the degree"
+        hint = ("kanlab's k is the degree; G + k + 1 is what you get by using de Boor's order k + 1 in place of the degree"
                 if bases == 7 else "G + k bases: one fewer per recursion level, from G + 2k boxes down to G + k")
         return wrong(f"{bases:g} bases", hint)
     if nonzero != 3:
@@ -47,7 +47,7 @@ def _hat(x: np.ndarray, t: np.ndarray, m: int) -> np.ndarray:
 
 @exercise(NOTEBOOK)
 def check_hat(hat) -> Feedback:
-    """``hat(x, t, m)``: the degree-1 B-spline B_{m,1} at points x (NumPy arrays), from two order-0 boxes."""
+    """``hat(x, t, m)``: the degree-1 B-spline B_{m,1} at points x (NumPy arrays), from two degree-0 boxes."""
     t = np.array([-1.0, -0.7, -0.2, 0.0, 0.5, 0.6, 1.0])  # non-uniform on purpose
     x = np.linspace(-1.2, 1.2, 481)
     for m in (0, 2, 4):

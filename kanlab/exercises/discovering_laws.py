@@ -85,10 +85,10 @@ def check_shapes(answer) -> Feedback:
     if answer == want:
         return correct("x·exp(y) splits as a product, sin x + y² as a sum, and (x + y)/(1 + xy) as "
                        "neither — it needs F(g(x) + h(y)) (tanh of the rapidities).")
-    if answer["a"] == "sum":
-        return wrong("x·exp(y) is not a sum of a function of x and one of y",
+    if answer["a"] != "product":  # the first wrong entry gets the hint
+        return wrong("x·exp(y) is a product of a function of x and one of y",
                      "∂²/∂x∂y of x·exp(y) is exp(y) ≠ 0; of log(x·exp(y)) = log x + y it is 0")
-    if answer["b"] == "product":
+    if answer["b"] != "sum":
         return wrong("sin x + y² is a sum", "its mixed derivative ∂²f/∂x∂y is 0")
     return wrong("(x + y)/(1 + xy) is neither a sum nor a product of one-variable functions",
                  "check ∂²f/∂x∂y and ∂²(log|f|)/∂x∂y: neither vanishes")

@@ -1,8 +1,8 @@
 """B-spline helpers for the widgets: a NumPy Cox–de Boor recursion that keeps every
-intermediate order, Greville abscissae, the SplineExplorer's targets and basis matrix.
+intermediate degree, Greville abscissae, the SplineExplorer's targets and basis matrix.
 
-The library's basis (``kanlab.splines.bspline_basis``) returns only order k; the
-CoxDeBoorExplorer needs orders 0, 1, ..., k to show how each level blends two bases of the
+The library's basis (``kanlab.splines.bspline_basis``) returns only degree k; the
+CoxDeBoorExplorer needs degrees 0, 1, ..., k to show how each level blends two bases of the
 level below. A test checks this against ``kanlab.splines`` and scipy. Introduced in 02_bsplines.
 """
 
@@ -21,7 +21,7 @@ def uniform_knots_1d(grid: int, k: int, grid_range: tuple[float, float]) -> np.n
 
 
 def cox_de_boor_levels(x: np.ndarray, knots: np.ndarray, k: int) -> list[np.ndarray]:
-    """All orders of the B-spline basis on ``knots``.
+    """All degrees of the B-spline basis on ``knots``.
 
     x: (n,), knots: (M,) non-decreasing -> list of k + 1 arrays; level p has shape
     (n, M - 1 - p) and holds B_{c,p}(x). Order 0 are half-open indicators t_c <= x < t_{c+1};

@@ -1,10 +1,10 @@
-"""CoxDeBoorExplorer: the B-spline basis built order by order, 0 -> k.
+"""CoxDeBoorExplorer: the B-spline basis built degree by degree, 0 -> k.
 
 Introduced in 02_bsplines. Order 0 bases are indicators of the knot intervals; each basis of
-order p blends two neighbours of order p − 1 with linear ramps:
+degree p blends two neighbours of degree p − 1 with linear ramps:
 B_{c,p}(x) = w_{c,p}(x)·B_{c,p−1}(x) + (1 − w_{c+1,p}(x))·B_{c+1,p−1}(x),
 w_{c,p}(x) = (x − t_c)/(t_{c+p} − t_c). The widget shows level p, one basis c of it, and the two
-weighted lower-order pieces that add up to it.
+weighted lower-degree pieces that add up to it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ BAND = "#CFE6F7"
 class CoxDeBoorExplorer(WidgetBase):
     """Sliders for G, k, the level p (0..k) and the basis index c at that level.
 
-    Top panel: every basis of order p (thin) and B_{c,p} (thick), filled with its two
+    Top panel: every basis of degree p (thin) and B_{c,p} (thick), filled with its two
     contributions (orange: w·B_{c,p−1}, green: (1 − w')·B_{c+1,p−1}). Bottom panel: the two
-    order p − 1 bases and the two ramps that weight them.
+    degree p − 1 bases and the two ramps that weight them.
     ``CoxDeBoorExplorer(grid=4, k=3, level=2, c=1)``.
     """
 
@@ -55,19 +55,19 @@ class CoxDeBoorExplorer(WidgetBase):
         self.fig = new_figure((8.0, 4.4), self.canvas_mode)
         self.ax_level, self.ax_lower = self.fig.subplots(2, 1, sharex=True)
         self._static: list[Any] = []
-        self._grey: list[Any] = []  # the bases of order p (thin grey)
+        self._grey: list[Any] = []  # the bases of degree p (thin grey)
         self._fills: list[Any] = []  # the two weighted pieces of B_{c,p}
-        self._lines: list[Any] = []  # B_{c,p}, then the lower order's two bases and two ramps
+        self._lines: list[Any] = []  # B_{c,p}, then the lower degree's two bases and two ramps
         self._notes: list[Any] = []
         self._draw()
 
         style = {"description_width": "initial"}
         self.grid_slider = W.IntSlider(value=self.grid, min=1, max=G_MAX, description="G (intervals)",
                                        continuous_update=False, style=style)
-        self.k_slider = W.IntSlider(value=self.k, min=0, max=K_MAX, description="k (final order)",
+        self.k_slider = W.IntSlider(value=self.k, min=0, max=K_MAX, description="k (final degree)",
                                     continuous_update=False, style=style)
         self.level_slider = W.IntSlider(value=self.level, min=0, max=self.k,
-                                        description="order p shown", style=style)
+                                        description="degree p shown", style=style)
         self.c_slider = W.IntSlider(value=self.c, min=0, max=self.n_at_level(self.level) - 1,
                                     description="basis c", style=style)
         self.grid_slider.observe(self._wrap(lambda ch: self.set_grid(ch["new"])), names="value")
@@ -83,7 +83,7 @@ class CoxDeBoorExplorer(WidgetBase):
         return f"CoxDeBoorExplorer(grid={self.grid}, k={self.k}, level={self.level}, c={self.c})"
 
     def n_at_level(self, p: int) -> int:
-        """Bases of order p on the G + 2k + 1 knots: G + 2k − p (G + k at p = k)."""
+        """Bases of degree p on the G + 2k + 1 knots: G + 2k − p (G + k at p = k)."""
         return self.grid + 2 * self.k - p
 
     def _compute(self) -> None:
@@ -94,7 +94,7 @@ class CoxDeBoorExplorer(WidgetBase):
         self.levels = cox_de_boor_levels(self.x, self.knots, self.k)
 
     def pieces(self) -> tuple[np.ndarray, np.ndarray]:
-        """The two weighted order p − 1 terms that sum to B_{c,p}: (n,), (n,) (zeros at p = 0)."""
+        """The two weighted degree p − 1 terms that sum to B_{c,p}: (n,), (n,) (zeros at p = 0)."""
         p, c = self.level, self.c
         if p == 0:
             return self.levels[0][:, c], np.zeros_like(self.x)
@@ -113,12 +113,12 @@ class CoxDeBoorExplorer(WidgetBase):
         self._after_structure_change()
 
     def set_level(self, level: int) -> None:
-        """Show order p = level (0..k)."""
+        """Show degree p = level (0..k)."""
         was_zero = self.level == 0
         self.level = check_int("level", level, 0, self.k)
         self.c = min(self.c, self.n_at_level(self.level) - 1)
         self._sync_sliders()
-        if was_zero != (self.level == 0):  # order 0 has other legends: draw everything
+        if was_zero != (self.level == 0):  # degree 0 has other legends: draw everything
             self._draw()
             self.redraw(full=True)
             return
@@ -126,7 +126,7 @@ class CoxDeBoorExplorer(WidgetBase):
         self.redraw()  # the knots, band, legends and axes stay: only the curves are drawn again
 
     def set_c(self, c: int) -> None:
-        """Decompose basis c of the current order."""
+        """Decompose basis c of the current degree."""
         self.c = check_int("c", c, 0, self.n_at_level(self.level) - 1)
         self._draw_curves(new_level=False)
         self.redraw()
@@ -148,7 +148,7 @@ class CoxDeBoorExplorer(WidgetBase):
     # ----- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
         """Everything: the knots and the grid range's band (fixed for this G and k), then the
-        curves of the shown order and basis (:meth:`_draw_curves`)."""
+        curves of the shown degree and basis (:meth:`_draw_curves`)."""
         for artist in [*self._static, *self._grey, *self._fills, *self._lines, *self._notes]:
             artist.remove()
         self._grey, self._fills, self._lines, self._notes = [], [], [], []
@@ -162,10 +162,10 @@ class CoxDeBoorExplorer(WidgetBase):
         ax.set_ylim(-0.05, 1.4)  # every curve is <= 1: the legends above them, never covered
         axl.set_ylim(-0.05, 1.4)
         axl.set_xlabel("x (blue band: the grid range; grey lines: knots)")
-        ax.set_ylabel("order p")
-        axl.set_ylabel("order p − 1, weights")
+        ax.set_ylabel("degree p")
+        axl.set_ylabel("degree p − 1, weights")
         if self.level == 0:
-            self._notes = [axl.text(0.5, 0.5, "order 0 has no lower order: half-open indicators",
+            self._notes = [axl.text(0.5, 0.5, "degree 0 has no lower degree: half-open indicators",
                                     transform=axl.transAxes, ha="center", va="center")]
         self._draw_curves()
 
@@ -192,9 +192,9 @@ class CoxDeBoorExplorer(WidgetBase):
         return [upper, lower]
 
     def _draw_curves(self, new_level: bool = True) -> None:
-        """The curves and title of order p and basis c, in place: on the image canvas they are
+        """The curves and title of degree p and basis c, in place: on the image canvas they are
         blitted over the saved axes (a slider move redraws only these). ``new_level``: the grey
-        bases of the order change too (not when only c moves)."""
+        bases of the degree change too (not when only c moves)."""
         ax, axl, x, p, c = self.ax_level, self.ax_lower, self.x, self.level, self.c
         if new_level or not self._grey:
             for line in self._grey:
@@ -215,7 +215,7 @@ class CoxDeBoorExplorer(WidgetBase):
             lower, t = self.levels[p - 1], self.knots
             lw, rw = blend_weights(x, t, p)
             on_l = (x >= t[c]) & (x <= t[c + p])  # each ramp only matters where its
-            on_r = (x >= t[c + 1]) & (x <= t[c + p + 1])  # lower-order basis lives
+            on_r = (x >= t[c + 1]) & (x <= t[c + p + 1])  # lower-degree basis lives
             curves += [(axl, x, lower[:, c], "--", "#E69F00", 1.5),
                        (axl, x, lower[:, c + 1], "--", "#009E73", 1.5),
                        (axl, x[on_l], lw[on_l, c], ":", "#D55E00", 1.5),
@@ -229,7 +229,7 @@ class CoxDeBoorExplorer(WidgetBase):
                 line.set_data(xs, ys)
         self.basis_line = self._lines[0]
         n = self.n_at_level(p)
-        ax.set_title(f"order p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
+        ax.set_title(f"degree p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
                      + (f"; basis c = {c} (black) = orange + green" if p
                         else f": indicators, basis c = {c} in orange"), fontsize=10)
         # the title changes with p and c: drawn with the curves, not into the background (the

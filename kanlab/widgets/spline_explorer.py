@@ -85,7 +85,7 @@ class SplineExplorer(WidgetBase):
         style = {"description_width": "initial"}
         self.grid_slider = W.IntSlider(value=self.grid, min=1, max=G_MAX, description="G (intervals)",
                                        continuous_update=False, style=style)
-        self.k_slider = W.IntSlider(value=self.k, min=0, max=K_MAX, description="k (order)",
+        self.k_slider = W.IntSlider(value=self.k, min=0, max=K_MAX, description="k (degree)",
                                     continuous_update=False, style=style)
         self.target_dropdown = W.Dropdown(options=list(TARGETS), value=self.target_name,
                                           description="target", style=style)
@@ -291,7 +291,7 @@ class SplineExplorer(WidgetBase):
         grid_pts = self.knots[(self.knots >= lo - 1e-12) & (self.knots <= hi + 1e-12)]
         self.knot_lines = [axb.plot(grid_pts, np.zeros_like(grid_pts), "|", color="black",
                                     ms=10)[0]]
-        self.ax_spline.set_title(f"G = {self.grid} intervals, order k = {self.k}: "
+        self.ax_spline.set_title(f"G = {self.grid} intervals, degree k = {self.k}: "
                                  f"{self.n_basis} basis functions", fontsize=10)
         self._update_curves()
 
