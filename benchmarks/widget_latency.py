@@ -79,7 +79,7 @@ BROWSER_CASES: list[tuple[str, str, tuple[str, str, Any], tuple[str, str], float
      0.050),
     ("02_bsplines", "02 CoxDeBoorExplorer degree p", ("slider", "degree p shown", "cdb"),
      ("ArrowDown", "ArrowUp"), 0.100),
-    ("02_bsplines", "02 CoxDeBoorExplorer basis c", ("slider", "basis c", "cdb"),
+    ("02_bsplines", "02 CoxDeBoorExplorer basis m", ("slider", "basis m", "cdb"),
      ("ArrowUp", "ArrowDown"), 0.100),
     ("03_trainer", "03 EdgeTrainer epoch scrub", ("slider", "epoch", None),
      ("ArrowLeft", "ArrowRight"), 0.100),

@@ -181,7 +181,7 @@ def test_02_spline_explorer_and_cox_de_boor(lab: Lab, browser: Any) -> None:
         img = cdb.locator("img").first
         assert colour_share(shot(img, "browser_02_cdb.png"),
                             tuple(int(BAND[i:i + 2], 16) for i in (1, 3, 5))) > 0.02
-        for label, key in (("degree p shown", "ArrowDown"), ("basis c", "ArrowUp"),
+        for label, key in (("degree p shown", "ArrowDown"), ("basis m", "ArrowUp"),
                            ("G (intervals)", "ArrowUp"), ("k (final degree)", "ArrowDown")):
             old = src(cdb)
             press(page, slider(cdb, label), key)

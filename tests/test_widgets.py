@@ -653,7 +653,7 @@ def test_live_figure_redraws_only_what_moves(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_cox_de_boor_sliders_blit(monkeypatch: pytest.MonkeyPatch) -> None:
     """The browser latency target (≤ 100 ms a move) rests on this: moving the degree p or the
-    basis c draws the curves over the saved knots, band, legends and axes, never all of it."""
+    basis m draws the curves over the saved knots, band, legends and axes, never all of it."""
     w = CoxDeBoorExplorer()
     full_draws, before = [], bytes(w.view.value)
     monkeypatch.setattr(w.fig.canvas, "draw", lambda: full_draws.append(1))
@@ -661,5 +661,5 @@ def test_cox_de_boor_sliders_blit(monkeypatch: pytest.MonkeyPatch) -> None:
     after_c = bytes(w.view.value)
     w.level_slider.value = 2
     assert full_draws == [] and before != after_c != bytes(w.view.value)
-    assert w.ax_level.get_title().startswith("degree p = 2") and "basis c = 3" in w.ax_level.get_title()
+    assert w.ax_level.get_title().startswith("degree p = 2") and "basis m = 3" in w.ax_level.get_title()
     assert len(w._grey) == w.n_at_level(2) and w.last_error is None

@@ -69,7 +69,7 @@ class CoxDeBoorExplorer(WidgetBase):
         self.level_slider = W.IntSlider(value=self.level, min=0, max=self.k,
                                         description="degree p shown", style=style)
         self.c_slider = W.IntSlider(value=self.c, min=0, max=self.n_at_level(self.level) - 1,
-                                    description="basis c", style=style)
+                                    description="basis m", style=style)
         self.grid_slider.observe(self._wrap(lambda ch: self.set_grid(ch["new"])), names="value")
         self.k_slider.observe(self._wrap(lambda ch: self.set_k(ch["new"])), names="value")
         self.level_slider.observe(self._wrap(lambda ch: self.set_level(ch["new"])), names="value")
@@ -178,16 +178,16 @@ class CoxDeBoorExplorer(WidgetBase):
         orange = Patch(color="#E69F00", alpha=0.5)
         black = Line2D([], [], color="black", lw=2.2)
         if self.level == 0:
-            return [self.ax_level.legend([orange, black], ["indicator", "$B_{c,0}$"],
+            return [self.ax_level.legend([orange, black], ["indicator", "$B_{m,0}$"],
                                          loc="upper right", fontsize=8, ncols=2)]
         green = Patch(color="#009E73", alpha=0.5)
         upper = self.ax_level.legend(
-            [orange, green, black], ["$w\\,B_{c,p-1}$", "$(1-w')\\,B_{c+1,p-1}$", "$B_{c,p}$"],
+            [orange, green, black], ["$w\\,B_{m,p-1}$", "$(1-w')\\,B_{m+1,p-1}$", "$B_{m,p}$"],
             loc="upper right", fontsize=8, ncols=3)
         lines = [Line2D([], [], ls="--", color="#E69F00"), Line2D([], [], ls="--", color="#009E73"),
                  Line2D([], [], ls=":", color="#D55E00", lw=1.5),
                  Line2D([], [], ls="-.", color="#0072B2", lw=1.5)]
-        lower = self.ax_lower.legend(lines, ["$B_{c,p-1}$", "$B_{c+1,p-1}$", "ramp $w$",
+        lower = self.ax_lower.legend(lines, ["$B_{m,p-1}$", "$B_{m+1,p-1}$", "ramp $w$",
                                              "ramp $1-w'$"], loc="upper right", fontsize=8, ncols=4)
         return [upper, lower]
 
@@ -230,8 +230,8 @@ class CoxDeBoorExplorer(WidgetBase):
         self.basis_line = self._lines[0]
         n = self.n_at_level(p)
         ax.set_title(f"degree p = {p}: {n} {'basis' if n == 1 else 'bases'} on {len(self.knots)} knots"
-                     + (f"; basis c = {c} (black) = orange + green" if p
-                        else f": indicators, basis c = {c} in orange"), fontsize=10)
+                     + (f"; basis m = {c} (black) = orange + green" if p
+                        else f": indicators, basis m = {c} in orange"), fontsize=10)
         # the title changes with p and c: drawn with the curves, not into the background (the
         # y labels do not change: an axis draws its label into the background whatever its flag)
         self._animated = [*self._grey, *self._fills, *self._lines, *self._notes, ax.title]

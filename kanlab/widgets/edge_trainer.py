@@ -92,7 +92,7 @@ class EdgeTrainer(WidgetBase):
         (self.spline_line,) = ax.plot(self.x, self.x * 0, "-.", color="#009E73",
                                       label="$w_s$·spline(x)")
         (self.coef_dots,) = ax.plot([], [], "o", color="#009E73", ms=4, mfc="none",
-                                    label="$w_s c_c$ at $\\xi_c$")
+                                    label="$w_s c_m$ at $\\tau_m$")
         ax.set_xlim(self.x[0], self.x[-1])
         ax.set_xlabel("x (grey: outside the grid)")
         ax.set_ylabel("φ(x)")

@@ -251,7 +251,7 @@ class SplineExplorer(WidgetBase):
             for a, b in ((lo - far, lo), (hi, hi + far)):
                 ax.axvspan(a, b, color="0.85", zorder=0)
         self.ax_spline.set_ylabel("S(x)")
-        self.ax_basis.set_ylabel("$B_c(x)$")
+        self.ax_basis.set_ylabel("$B_m(x)$")
         self.ax_basis.set_xlabel("x (grey: outside the grid range)")
         self.ax_basis.set_ylim(-0.05, 1.1)
         return fig
@@ -265,7 +265,7 @@ class SplineExplorer(WidgetBase):
             (self.spline_line,) = ax.plot(self.x, self.spline, "-", color="#0072B2", lw=2.5,
                                           label="spline S(x)")
             (self.control_line,) = ax.plot([], [], "--o", color="#D55E00", lw=1, ms=4,
-                                           label="control points $(\\xi_c, c_c)$")
+                                           label="control points $(\\tau_m, c_m)$")
             (self.selected_point,) = ax.plot([], [], "s", color="#D55E00", ms=9, mfc="none")
             self.support_span = ax.axvspan(0, 0, color="#E69F00", alpha=0.2, zorder=0)
             (self.highlight_line,) = axb.plot(self.x, np.zeros_like(self.x), "-", color="black",
