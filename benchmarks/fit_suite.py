@@ -14,7 +14,10 @@ costs one KAN fit), scored on a validation fifth of the training set (never the 
 the best is then trained on every seed for T, the KAN's wall time.
 
 Run: ``python benchmarks/fit_suite.py [--quick | --full] [--seeds N] [--only a,b] [--no-pykan]
-[--no-mlp] [--threads N] [--json-out PATH] [--from JSONL] [--additive-start]``
+[--no-mlp] [--threads N] [--json-out PATH] [--from JSONL] [--additive-start] [--no-cache]``
+(pykan's results are cached in ``benchmarks/results/pykan_cache/``, keyed by task, seed, schedule,
+pykan version and dataset; its wall time is the one measured when the entry was written;
+``--no-cache`` runs pykan again)
 (``--additive-start``: kanlab starts from ``KAN.additive_start``, the recipe for [n, 1, 1];
 ``--log PATH``: another file for the per-task log); every finished task is appended
 to ``benchmarks/results/fit_suite_runs.jsonl`` as it ends, and ``--from`` rebuilds the table
@@ -27,6 +30,7 @@ compact per-seed results (notebook 06 reads ``notebooks/data/fit_suite_nb06.json
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -81,7 +85,36 @@ def run_kanlab(task, data: dict, seed: int) -> dict:
     return {"rmse": errors, "time": time.perf_counter() - t0}
 
 
+# pykan takes 50-290 s per task and seed here: its results are cached on disk (in the ignored
+# benchmarks/results/), one file per task, seed, schedule, pykan version and dataset; --no-cache
+# runs pykan again (and overwrites the entry).
+PYKAN_CACHE = C.RESULTS_DIR / "pykan_cache"
+USE_CACHE = True
+
+
+def pykan_cache_path(task, data: dict, seed: int) -> Path:
+    """Where pykan's result for this task, seed, schedule, pykan version and dataset is cached."""
+    digest = hashlib.sha256()
+    for key in ("train_input", "train_label", "test_input", "test_label"):
+        digest.update(data[key].detach().cpu().numpy().tobytes())
+    ident = {"task": task.name, "width": list(task.width), "seed": seed, "grids": list(GRIDS), "steps": STEPS,
+             "dtype": str(DTYPE), "n_points": N_POINTS, "pykan": C.pykan_version(), "data": digest.hexdigest()}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+    return PYKAN_CACHE / f"{task.name}_seed{seed}_{key}.json"
+
+
 def run_pykan(task, data: dict, seed: int) -> dict:
+    """pykan's result from the cache, else ``run_pykan_now`` (and the result cached)."""
+    path = pykan_cache_path(task, data, seed)
+    if USE_CACHE and path.is_file():
+        return dict(json.loads(path.read_text()), cached=True)
+    result = run_pykan_now(task, data, seed)
+    PYKAN_CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result) + "\n")
+    return result
+
+
+def run_pykan_now(task, data: dict, seed: int) -> dict:
     """The same schedule with pykan's public API in a sandbox; a crash counts as RMSE = inf."""
     old = torch.get_default_dtype()
     errors: list[float] = []
@@ -165,7 +198,7 @@ def run_suite(tasks, seeds, libs, log: Path | None = None) -> dict:
                 r = (run_kanlab if lib == "kanlab" else run_pykan)(task, datas[seed], seed)
                 res[lib].append(r)
                 print(f"  {task.name}, seed {seed}, {lib}: test RMSE {C.fmt_sci(r['rmse'][-1])} "
-                      f"in {C.fmt_time(r['time'])}", flush=True)
+                      f"in {C.fmt_time(r['time'])}{' (cached)' if r.get('cached') else ''}", flush=True)
         if "mlp" in libs:
             budget = statistics.median(r["time"] for r in res["kanlab"])
             config = tune_mlp(task, datas[seeds[0]], budget)
@@ -290,9 +323,10 @@ def full_order(tasks: dict) -> list[str]:
 def main() -> int:
     from kanlab.paper_tasks import PAPER_TASKS
 
-    global ADDITIVE_START
+    global ADDITIVE_START, USE_CACHE
     argv = sys.argv
     ADDITIVE_START = "--additive-start" in argv
+    USE_CACHE = "--no-cache" not in argv
     torch.set_num_threads(int(argv[argv.index("--threads") + 1]) if "--threads" in argv else 1)
     quick, full = C.quick_flag(), "--full" in argv
     names = full_order(PAPER_TASKS) if full else list(QUICK)
