@@ -89,3 +89,38 @@ def test_fit_keeps_its_best_state() -> None:
     assert history_last["train_loss"] == history["train_loss"]  # same run, only the end differs
     assert abs(last.evaluate(ds)["train_rmse"] - history_last["train_loss"][-1]) <= 1e-6
     assert min(history["train_loss"]) < history["train_loss"][-1]  # this run ends above its best
+
+
+def test_lbfgs_reset_forgets_the_curvature_pairs() -> None:
+    from kanlab.lbfgs import LBFGS
+
+    w = torch.nn.Parameter(torch.tensor([3.0, -2.0], dtype=torch.float64))
+    opt = LBFGS([w], history_size=5)
+
+    def closure():
+        w.grad = None
+        loss = (w[0] ** 2 + 10 * w[1] ** 2) + (w[0] * w[1]) ** 2
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert opt.state[w]["memory"].S is not None
+    before = float(closure().detach())
+    opt.reset()
+    assert len(opt.state) == 0
+    opt.step(closure)  # starts afresh (a new memory) and keeps descending
+    assert opt.state[w]["n_iter"] >= 1 and float(closure().detach()) < before
+
+
+def test_fit_resets_lbfgs_after_grid_updates_as_asked() -> None:
+    import pytest
+
+    ds = create_dataset(exp_sin_xy, 2, n_train=200, n_test=50, seed=0)
+    runs = {}
+    for option in (True, False, 1.1):
+        model = KAN([2, 5, 1], grid=3, seed=0)
+        runs[option] = model.fit(ds, steps=12, progress=False, reset_lbfgs_on_grid_update=option)["train_loss"]
+    assert runs[True][:5] == runs[False][:5]  # identical until the first update after step 0
+    assert runs[True] != runs[False]
+    with pytest.raises(ValueError, match="reset_lbfgs_on_grid_update"):
+        KAN([2, 5, 1], grid=3).fit(ds, steps=1, progress=False, reset_lbfgs_on_grid_update=0.5)
