@@ -17,7 +17,7 @@ Run: ``python benchmarks/fit_suite.py [--quick | --full] [--seeds N] [--only a,b
 [--no-mlp] [--threads N] [--json-out PATH] [--from JSONL] [--additive-start] [--no-cache]``
 (pykan's results are cached in ``benchmarks/results/pykan_cache/``, keyed by task, seed, schedule,
 pykan version and dataset; its wall time is the one measured when the entry was written;
-``--no-cache`` runs pykan again)
+``--no-cache`` runs pykan again; ``--fit-options JSON``: keyword arguments for kanlab's ``fit``)
 (``--additive-start``: kanlab starts from ``KAN.additive_start``, the recipe for [n, 1, 1];
 ``--log PATH``: another file for the per-task log); every finished task is appended
 to ``benchmarks/results/fit_suite_runs.jsonl`` as it ends, and ``--from`` rebuilds the table
@@ -52,6 +52,9 @@ TIE = 1.25  # medians within this factor of each other: tied
 # --additive-start: kanlab's runs start from KAN.additive_start (the documented recipe for
 # one-node bottlenecks), timed with the fit.
 ADDITIVE_START = False
+# --fit-options JSON: extra keyword arguments for kanlab's fit (an experiment, e.g.
+# '{"reset_lbfgs_on_grid_update": false}' or '{"history_size": 10}'; empty: the defaults).
+FIT_OPTIONS: dict = {}
 # One task of each kind (special function, Feynman, [n,1,1] composition, and a [2,1,1] Feynman
 # composition): with pykan at ~30-60 s a run on a shared 2-core machine, this is what fits in
 # `make bench` (~8 min); a third of the suite (16 tasks) would take ~35 min there.
@@ -80,7 +83,7 @@ def run_kanlab(task, data: dict, seed: int) -> dict:
         else:
             model.refine(g)
         with warnings_silenced():
-            model.fit(data, opt="LBFGS", steps=STEPS, progress=False)
+            model.fit(data, opt="LBFGS", steps=STEPS, progress=False, **FIT_OPTIONS)
         errors.append(rmse(model, data["test_input"], data["test_label"]))
     return {"rmse": errors, "time": time.perf_counter() - t0}
 
@@ -323,8 +326,9 @@ def full_order(tasks: dict) -> list[str]:
 def main() -> int:
     from kanlab.paper_tasks import PAPER_TASKS
 
-    global ADDITIVE_START, USE_CACHE
+    global ADDITIVE_START, USE_CACHE, FIT_OPTIONS
     argv = sys.argv
+    FIT_OPTIONS = json.loads(argv[argv.index("--fit-options") + 1]) if "--fit-options" in argv else {}
     ADDITIVE_START = "--additive-start" in argv
     USE_CACHE = "--no-cache" not in argv
     torch.set_num_threads(int(argv[argv.index("--threads") + 1]) if "--threads" in argv else 1)
@@ -356,6 +360,7 @@ def main() -> int:
     print(f"\n## Fit suite: {len(tasks)} tasks, seeds {list(seeds)}, G = {'→'.join(map(str, GRIDS))}, "
           f"{STEPS} LBFGS steps per grid, float32, {N_POINTS}/{N_POINTS} points, "
           f"{'kanlab started by KAN.additive_start, ' if ADDITIVE_START else ''}"
+          f"{'kanlab fit options ' + json.dumps(FIT_OPTIONS) + ', ' if FIT_OPTIONS else ''}"
           f"{torch.get_num_threads()} thread(s)\n")
     print(C.markdown_table(headers, body))
     lines = summary_lines(rows, libs)
