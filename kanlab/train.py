@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from kanlab.penalty import penalty_from_l1
+from kanlab.penalty import REG_METRICS, penalty_from_l1, spread_penalty
 from kanlab.utils import all_finite
 
 Callback = Callable[[Any, int, dict[str, list[float]]], Any]
@@ -63,6 +63,7 @@ def fit(
     history_size: int = 100,
     keep_best: bool = True,
     reset_lbfgs_on_grid_update: bool | float = 1.1,
+    reg_metric: str = "paper",
 ) -> dict[str, list[float]]:
     """Train ``model`` on ``dataset``; return the history, one entry per step.
 
@@ -88,6 +89,11 @@ def fit(
     changes the function that much has changed the landscape they describe (on the deep fit-suite
     task iv, updates doubled the loss and the stale pairs stalled the fit at 1e-1; on
     exp(sin πx + y²) at G = 20 updates change it by ~1 % and the pairs are worth keeping).
+    ``reg_metric``: the sparsity penalty. ``"paper"`` (default): the KAN paper's Eqs. 2.17–2.20 on
+    ``|phi|_1`` (07_interpretability). ``"edge_forward_spline_n"``: pykan 0.2's default, on each
+    edge's spread (``kanlab.penalty.spread_penalty``), so pykan's λ values transfer: pykan's
+    hello-KAN recipe with it and ``prune(method="attribution")`` recovers its formula on 9 of 10
+    seeds, as with the paper's penalty and L1 pruning, and as pykan does (``benchmarks/hello_kan.py``).
     """
     check_dataset(dataset, model.width[0], model.width[-1])
     dtype = next(model.parameters()).dtype
@@ -108,6 +114,8 @@ def fit(
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if lamb < 0 or lamb_l1 < 0 or lamb_entropy < 0:
         raise ValueError(f"lamb, lamb_l1 and lamb_entropy must be >= 0, got {lamb}, {lamb_l1}, {lamb_entropy}")
+    if reg_metric not in REG_METRICS:
+        raise ValueError(f"reg_metric must be one of {REG_METRICS}, got {reg_metric!r}")
     if isinstance(grid_update_every, bool) or not isinstance(grid_update_every, int) or grid_update_every < 1:
         raise ValueError(f"grid_update_every must be an int >= 1, got {grid_update_every!r}")
     n_train = dataset["train_input"].shape[0]
@@ -129,7 +137,7 @@ def fit(
     def objective(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if lamb == 0:  # no penalty: not even its bookkeeping
             return loss_fn(model(x), y), x.new_zeros(())
-        y_hat, reg = predict_and_penalty(model, x, lamb_l1, lamb_entropy)
+        y_hat, reg = predict_and_penalty(model, x, lamb_l1, lamb_entropy, reg_metric)
         return loss_fn(y_hat, y), reg
 
     bar = _progress_bar(steps, progress)
@@ -246,18 +254,26 @@ def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
 
 
 def predict_and_penalty(
-    model: Any, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0
+    model: Any, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0, metric: str = "paper"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One pass through ``model``: its prediction and the paper's sparsity penalty (Eqs. 2.17–2.20).
+    """One pass through ``model``: its prediction and the sparsity penalty ``metric`` (see ``fit``).
 
-    Each layer's edge norms come from ``KANLayer.edge_l1`` (no differentiable per-edge tensor).
+    ``"paper"`` (Eqs. 2.17–2.20): each layer's edge norms come from ``KANLayer.forward_and_l1`` (no
+    differentiable per-edge tensor). ``"edge_forward_spline_n"`` (pykan's): from the per-edge
+    outputs (batch, out, in) of the numeric edges, ``kanlab.penalty.spread_penalty``.
     """
     model._check_input(x)
     reg = x.new_zeros(())
     for l, layer in enumerate(model.layers):  # noqa: E741
-        x, l1 = layer.forward_and_l1(x)
-        x = model.nodes(l, x)  # multiplication nodes, if any (kanlab.mult)
-        reg = reg + penalty_from_l1(l1, lamb_l1, lamb_entropy)
+        if metric == "paper":
+            y, l1 = layer.forward_and_l1(x)
+            reg = reg + penalty_from_l1(l1, lamb_l1, lamb_entropy)
+        else:
+            acts = layer.edge_activations(x)  # (batch, out, in), symbolic edges included
+            symbolic = layer.symbolic_activations(x) if layer.has_symbolic else 0
+            reg = reg + spread_penalty(acts - symbolic, x, lamb_l1, lamb_entropy)
+            y = acts.sum(dim=2)
+        x = model.nodes(l, y)  # multiplication nodes, if any (kanlab.mult)
     return x, reg
 
 
