@@ -277,9 +277,16 @@ class KANLayer(nn.Module):
         Masked edges give 0; symbolic edges give their formula. For plots and regularisation
         (it builds the per-edge tensor that ``forward`` avoids).
         """
-        self.check_input(x)
-        acts = torch.einsum("bic,oic->boi", self._features(x), self._weight())
+        acts = self.numeric_activations(x)
         return acts + self.symbolic_activations(x) if self.has_symbolic else acts
+
+    def numeric_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """The numeric (spline + base) part of every edge: x (batch, in) -> (batch, out, in).
+
+        Masked and symbolic edges give 0 (pykan's "postacts_numerical"; ``kanlab.penalty.spread_penalty``).
+        """
+        self.check_input(x)
+        return torch.einsum("bic,oic->boi", self._features(x), self._weight())
 
     def edge_l1(self, x: torch.Tensor) -> torch.Tensor:
         """``|phi[j, i]|_1 = mean over the batch of |phi[j, i](x_i)|``: x (batch, in) -> (out, in).

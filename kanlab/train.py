@@ -148,7 +148,7 @@ def fit(
                 if update_grid and step % grid_update_every == 0 and step < stop_grid_update_step:
                     model.update_grid(x_train)
                     if step > 0 and reset_ratio is not None and hasattr(optimizer, "reset"):
-                        if reset_ratio == 0 or _rmse(model, dataset)[0] > reset_ratio * history["train_loss"][-1]:
+                        if reset_ratio == 0 or _split_rmse(model, dataset, "train") > reset_ratio * history["train_loss"][-1]:
                             optimizer.reset()
                 if batch == -1:
                     xb, yb = x_train, y_train
@@ -228,12 +228,14 @@ def _threads_for(model: Any, n_train: int) -> Iterator[None]:
 
 
 @torch.no_grad()
+def _split_rmse(model: Any, dataset: dict[str, torch.Tensor], split: str) -> float:
+    """The model's RMSE now on ``split`` ("train" or "test")."""
+    return math.sqrt(float(_mse(model(dataset[f"{split}_input"]), dataset[f"{split}_label"])))
+
+
 def _rmse(model: Any, dataset: dict[str, torch.Tensor]) -> tuple[float, float]:
     """(train RMSE, test RMSE) of the model now."""
-    return tuple(
-        math.sqrt(float(_mse(model(dataset[f"{split}_input"]), dataset[f"{split}_label"])))
-        for split in ("train", "test")
-    )
+    return _split_rmse(model, dataset, "train"), _split_rmse(model, dataset, "test")
 
 
 def _closure(optimizer, objective, x, y, lamb: float, last_reg: list[float]):
@@ -269,10 +271,11 @@ def predict_and_penalty(
             y, l1 = layer.forward_and_l1(x)
             reg = reg + penalty_from_l1(l1, lamb_l1, lamb_entropy)
         else:
-            acts = layer.edge_activations(x)  # (batch, out, in), symbolic edges included
-            symbolic = layer.symbolic_activations(x) if layer.has_symbolic else 0
-            reg = reg + spread_penalty(acts - symbolic, x, lamb_l1, lamb_entropy)
-            y = acts.sum(dim=2)
+            numeric = layer.numeric_activations(x)  # (batch, out, in)
+            reg = reg + spread_penalty(numeric, x, lamb_l1, lamb_entropy)
+            y = numeric.sum(dim=2)
+            if layer.has_symbolic:
+                y = y + layer.symbolic_activations(x).sum(dim=2)
         x = model.nodes(l, y)  # multiplication nodes, if any (kanlab.mult)
     return x, reg
 
