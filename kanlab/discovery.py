@@ -208,11 +208,6 @@ def choose_shape(f: Fn, x: torch.Tensor, kept: Sequence[int], names: Sequence[st
     return Shape(kind, tuple(features)), info
 
 
-def _rmse(model: KAN, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return float(torch.sqrt(torch.mean((model(x) - y) ** 2)))
-
-
 def _spline_edges(model: KAN) -> list[tuple[int, int, int]]:
     """(l, i, j) of every active edge that is still a spline, layer by layer."""
     return [(l, i, j) for l, layer in enumerate(model.layers) for j in range(layer.out_dim)
@@ -223,7 +218,8 @@ def _refit(model: KAN, dataset: dict[str, torch.Tensor], steps: int) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(dataset, steps=steps, update_grid=False, progress=False)
-    return _rmse(model, dataset["train_input"], dataset["train_label"])
+    with torch.no_grad():
+        return model.evaluate(dataset)["train_rmse"]
 
 
 def snap(model: KAN, dataset: dict[str, torch.Tensor], lib: Sequence[str] = LIB, top_k: int = 3,
@@ -301,7 +297,8 @@ def fit_shape(shape: Shape, dataset: dict[str, torch.Tensor], seed: int = 0, ste
         model.fit(dataset, steps=steps // 2, progress=False)
         snap(model, dataset, lib)
         model.fit(dataset, steps=50, update_grid=False, progress=False)
-    return model, _rmse(model, dataset["test_input"], dataset["test_label"])
+    with torch.no_grad():
+        return model, model.evaluate(dataset)["test_rmse"]
 
 
 def discover(f: Fn, ranges: Sequence[Sequence[float]], names: Sequence[str], seed: int = 0,
