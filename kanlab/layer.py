@@ -272,19 +272,14 @@ class KANLayer(nn.Module):
         self.sym_affine.requires_grad_(self.has_symbolic)
 
     def edge_activations(self, x: torch.Tensor) -> torch.Tensor:
-        """Every edge's output ``phi[j, i](x_i)``: x (batch, in) -> (batch, out, in).
-
-        Masked edges give 0; symbolic edges give their formula. For plots and regularisation
-        (it builds the per-edge tensor that ``forward`` avoids).
-        """
+        """Every edge's output ``phi[j, i](x_i)``: x (batch, in) -> (batch, out, in). Masked edges give 0,
+        symbolic edges their formula; for plots and regularisation (the tensor ``forward`` avoids)."""
         acts = self.numeric_activations(x)
         return acts + self.symbolic_activations(x) if self.has_symbolic else acts
 
     def numeric_activations(self, x: torch.Tensor) -> torch.Tensor:
-        """The numeric (spline + base) part of every edge: x (batch, in) -> (batch, out, in).
-
-        Masked and symbolic edges give 0 (pykan's "postacts_numerical"; ``kanlab.penalty.spread_penalty``).
-        """
+        """The spline + base part of every edge, (batch, in) -> (batch, out, in); masked and symbolic
+        edges give 0 (pykan's "postacts_numerical", for ``kanlab.penalty.spread_penalty``)."""
         self.check_input(x)
         return torch.einsum("bic,oic->boi", self._features(x), self._weight())
 
